@@ -1,0 +1,27 @@
+# Common flows. `make demo` and `make test` install what they need on Debian 12.
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/version.Version=$(VERSION)
+BIN      := bin
+
+.PHONY: all build deps test test-short bench demo clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
+
+deps:
+	./scripts/install-deps.sh
+
+test: deps
+	./scripts/test.sh
+
+test-short:
+	$(GO) test -short ./...
+
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
+
+clean:
+	rm -rf $(BIN)
