@@ -4,12 +4,15 @@
 # Usage: scripts/test.sh [go test args…]   (default: ./...)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$PATH:/usr/local/go/bin:$(go env GOPATH)/bin:/usr/sbin:/sbin"
+PATH="$PATH:/usr/local/go/bin:/usr/sbin:/sbin"
+gobin=$(go env GOPATH)/bin
+export PATH="$PATH:$gobin"
 
 fail() { echo "test: $*" >&2; exit 1; }
 
 echo "== static checks" >&2
-unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+mapfile -t gofiles < <(git ls-files '*.go')
+unformatted=$(gofmt -l "${gofiles[@]}")
 [ -z "$unformatted" ] || fail "gofmt would change: $unformatted (run gofmt -w)"
 go vet ./...
 mapfile -t shells < <( { git ls-files '*.sh'; echo .ci/run; } | sort -u)
