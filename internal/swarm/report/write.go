@@ -1,0 +1,144 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// WriteTable prints the summary as an aligned table.
+func (s Summary) WriteTable(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	row := func(k, format string, args ...any) { fmt.Fprintf(tw, "%s\t"+format+"\n", append([]any{k}, args...)...) }
+	end := "completed"
+	if s.Interrupted {
+		end = "interrupted"
+	}
+	fmt.Fprintf(tw, "== go-ffmpeg-hls-swarm summary (%s)\n", s.Version)
+	row("url", "%s", s.URL)
+	row("duration", "%s (%s)", (time.Duration(s.DurationSeconds * float64(time.Second))).Round(100*time.Millisecond), end)
+	row("clients", "target %d, peak %d, active at end %d", s.Clients.Target, s.Clients.Peak, s.Clients.ActiveAtEnd)
+	row("starts", "%d (restarts %d)", s.Starts, s.Restarts)
+	row("exits", "%s", counts(s.Exits))
+	row("requests", "%d (playlists %d, segments %d)", s.Requests.Total, s.Requests.Playlists, s.Requests.Segments)
+	row("received", "%s", humanBytes(s.ReceivedBytes))
+	row("errors", "%d, error rate %.4f%% (http %d [%s], timeouts %d)", s.Errors.Total, 100*s.Errors.Rate,
+		s.Errors.HTTP, counts(s.Errors.HTTPStatus), s.Errors.Timeouts)
+	row("reconnects", "%d", s.Errors.Reconnects)
+	if s.Startup.Samples > 0 {
+		row("startup", "p50 %s, p90 %s, p95 %s, p99 %s, max %s (%d samples)", secs(s.Startup.P50), secs(s.Startup.P90),
+			secs(s.Startup.P95), secs(s.Startup.P99), secs(s.Startup.Max), s.Startup.Samples)
+	} else {
+		row("startup", "no client received a segment")
+	}
+	row("stalls", "%d (stalled at end %d)", s.Stalls, s.StalledAtEnd)
+	for _, r := range s.Thresholds {
+		mark, actual := "PASS", strconv.FormatFloat(r.Actual, 'g', 6, 64)
+		if !r.Pass {
+			mark = "FAIL"
+		}
+		if r.Missing {
+			actual = "no value"
+		}
+		row("threshold", "%s  %s  (actual %s)", mark, r.Threshold, actual)
+	}
+	verdict := "PASS"
+	if !s.Pass {
+		verdict = "FAIL"
+	}
+	row("result", "%s", verdict)
+	return tw.Flush()
+}
+
+func counts(m map[string]int64) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+func secs(v float64) string {
+	return time.Duration(v * float64(time.Second)).Round(time.Millisecond).String()
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB (%d bytes)", float64(n)/float64(div), "KMGTPE"[exp], n)
+}
+
+// WriteJSONFile writes the summary as indented JSON to path atomically: to a temporary file in
+// the same directory, synced, then renamed over path, so a reader never sees a partial file.
+func (s Summary) WriteJSONFile(path string) (err error) {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode summary: %w", err)
+	}
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write summary %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err = f.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("write summary %s: %w", path, err)
+	}
+	if err = f.Chmod(0o644); err != nil {
+		return fmt.Errorf("write summary %s: %w", path, err)
+	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("write summary %s: %w", path, err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("write summary %s: %w", path, err)
+	}
+	if err = os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("write summary %s: %w", path, err)
+	}
+	return nil
+}
+
+// CheckJSONPath fails early, before a run, when the summary could not be written to path.
+func CheckJSONPath(path string) error {
+	dir := filepath.Dir(path)
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return fmt.Errorf("--summary-json %s is a directory: name a file", path)
+	}
+	f, err := os.CreateTemp(dir, ".summary-check-*")
+	if err != nil {
+		return fmt.Errorf("--summary-json %s: cannot write in %s: %w", path, dir, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
