@@ -1,0 +1,435 @@
+// Package origin runs the test origin: FFmpeg encoding a live test pattern to HLS in a tmpfs
+// directory and nginx serving it, both supervised children, plus the /health handler.
+package origin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/origin/ffmpegargs"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/origin/nginxconf"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/origin/progress"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/profiles"
+)
+
+// Config says which profile to run and where.
+type Config struct {
+	Profile   profiles.Origin
+	Overrides Overrides
+	// FFmpeg and Nginx are program names or paths ("" means "ffmpeg" and "nginx" on PATH,
+	// nginx also in /usr/sbin and /sbin).
+	FFmpeg, Nginx string
+	// Listen is the address nginx binds ("" means 127.0.0.1); Port its port (0 picks a free one).
+	Listen string
+	Port   int
+	// Dir is where FFmpeg writes the HLS files ("" means a fresh directory on tmpfs, removed at
+	// stop). Stale HLS files in it are removed at start.
+	Dir string
+	// LogDir keeps nginx's access log (profiles logged, debug, tap-logged); "" means the run
+	// directory, which is removed at stop.
+	LogDir string
+	Logger *slog.Logger
+}
+
+// Plan is a checked Config: resolved programs, detected FFmpeg capabilities, the effective profile.
+type Plan struct {
+	Config
+	Profile    profiles.Origin
+	FFmpegPath string
+	NginxPath  string
+	Caps       ffmpegargs.Caps
+}
+
+// Prepare checks everything that can be checked before anything starts: the overrides, both
+// programs and what FFmpeg can do, and that the port is free. Its errors are one line each.
+func Prepare(ctx context.Context, c Config) (*Plan, error) {
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	p, err := c.Overrides.Apply(c.Profile)
+	if err != nil {
+		return nil, err
+	}
+	ff, err := findProgram(c.FFmpeg, "ffmpeg", "--ffmpeg")
+	if err != nil {
+		return nil, err
+	}
+	ng, err := findProgram(c.Nginx, "nginx", "--nginx")
+	if err != nil {
+		return nil, err
+	}
+	caps, err := ffmpegargs.Detect(ctx, ff)
+	if err != nil {
+		return nil, fmt.Errorf("%s does not run as FFmpeg (%v): pass a working FFmpeg with --ffmpeg", ff, err)
+	}
+	if m := caps.Missing(); len(m) > 0 {
+		return nil, fmt.Errorf("%s lacks %s: install a full FFmpeg build (Debian's ffmpeg package has them)", ff, strings.Join(m, ", "))
+	}
+	if c.Port == 0 {
+		if c.Port, err = freePort(c.Listen); err != nil {
+			return nil, err
+		}
+	} else if err := portFree(c.Listen, c.Port); err != nil {
+		return nil, err
+	}
+	return &Plan{Config: c, Profile: p, FFmpegPath: ff, NginxPath: ng, Caps: caps}, nil
+}
+
+func findProgram(given, name, flag string) (string, error) {
+	if given == "" {
+		given = name
+	}
+	if p, err := exec.LookPath(given); err == nil {
+		return p, nil
+	}
+	if !strings.Contains(given, "/") {
+		for _, dir := range []string{"/usr/sbin", "/sbin", "/usr/local/sbin"} {
+			if p, err := exec.LookPath(filepath.Join(dir, given)); err == nil {
+				return p, nil
+			}
+		}
+	}
+	return "", fmt.Errorf("%s not found (%s): install it (scripts/install-deps.sh --demo) or pass %s PATH", name, given, flag)
+}
+
+func portFree(listen string, port int) error {
+	l, err := net.Listen("tcp", net.JoinHostPort(listen, strconv.Itoa(port)))
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("port %d on %s is in use: stop what listens there or choose another with --port", port, listen)
+		}
+		return fmt.Errorf("cannot listen on %s port %d (%v): choose another --listen or --port", listen, port, err)
+	}
+	return l.Close()
+}
+
+func freePort(listen string) (int, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(listen, "0"))
+	if err != nil {
+		return 0, fmt.Errorf("find a free port on %s: %w", listen, err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// FFmpegArgs returns FFmpeg's arguments for writing into dir.
+func (p *Plan) FFmpegArgs(dir string) []string { return ffmpegargs.Build(p.Profile, p.Caps, dir) }
+
+// NginxConfig returns the nginx configuration for the given directories.
+func (p *Plan) NginxConfig(prefix, root, healthSocket string) nginxconf.Config {
+	return nginxconf.Config{Profile: p.Profile, Prefix: prefix, Root: root, Listen: p.Listen, Port: p.Port,
+		HealthSocket: healthSocket, LogDir: p.LogDir, User: workerUser()}
+}
+
+// workerUser is nginx's worker user when it starts as root: nobody (any user that cannot
+// write the HLS directory will do); as non-root nginx keeps the current user.
+func workerUser() string {
+	if os.Geteuid() != 0 {
+		return ""
+	}
+	u, err := user.Lookup("nobody")
+	if err != nil {
+		return "root root"
+	}
+	if g, err := user.LookupGroupId(u.Gid); err == nil {
+		return "nobody " + g.Name
+	}
+	return "nobody"
+}
+
+// Origin is a running test origin.
+type Origin struct {
+	plan    *Plan
+	log     *slog.Logger
+	runDir  string
+	hlsDir  string
+	ownDir  bool
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	server  *http.Server
+	health  *health
+	ffmpeg  atomic.Int64
+	nginx   atomic.Int64
+	stopped sync.Once
+	stopErr error
+}
+
+// Start prepares the directories, starts the /health handler, FFmpeg and nginx under
+// supervision, and returns once nginx accepts connections. Stop (or ctx ending and Wait)
+// stops both and removes the temporary directories.
+func Start(ctx context.Context, p *Plan) (o *Origin, err error) {
+	o = &Origin{plan: p, log: p.Logger.With("profile", p.Profile.Name)}
+	if o.runDir, err = os.MkdirTemp(tmpfsBase(), "go-ffmpeg-hls-swarm-origin-"); err != nil {
+		return nil, fmt.Errorf("create the origin's run directory: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			o.Stop()
+		}
+	}()
+	// nginx's workers (nobody when started as root) must reach the HLS files and the socket.
+	if err = os.Chmod(o.runDir, 0o755); err != nil {
+		return o, err
+	}
+	o.hlsDir, o.ownDir = p.Dir, p.Dir == ""
+	if o.ownDir {
+		o.hlsDir = filepath.Join(o.runDir, "hls")
+	}
+	if err = os.MkdirAll(o.hlsDir, 0o755); err != nil {
+		return o, fmt.Errorf("create HLS directory: %w", err)
+	}
+	if !dirWritable(o.hlsDir) {
+		return o, fmt.Errorf("HLS directory %s is not writable: choose another with --dir", o.hlsDir)
+	}
+	if err = removeHLSFiles(o.hlsDir); err != nil {
+		return o, err
+	}
+	prefix := filepath.Join(o.runDir, "nginx")
+	for _, d := range append(nginxconf.TempDirs(prefix), p.LogDir) {
+		if d != "" {
+			if err = os.MkdirAll(d, 0o755); err != nil {
+				return o, fmt.Errorf("create nginx directory: %w", err)
+			}
+		}
+	}
+	sock := filepath.Join(o.runDir, "health.sock")
+	if err = o.startHealth(sock); err != nil {
+		return o, err
+	}
+	nc := p.NginxConfig(prefix, o.hlsDir, sock)
+	conf, err := nginxconf.Render(nc)
+	if err != nil {
+		return o, err
+	}
+	confPath := filepath.Join(prefix, "nginx.conf")
+	if err = os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+		return o, fmt.Errorf("write nginx.conf: %w", err)
+	}
+	if out, terr := exec.CommandContext(ctx, p.NginxPath, nginxArgs(prefix, confPath, "-t", "-q")...).CombinedOutput(); terr != nil {
+		return o, fmt.Errorf("nginx rejects the rendered config: %s", firstLine(out, terr))
+	}
+	if a := nc.AccessLogPath(); a != "" {
+		o.log.Info("nginx access log", "path", a, "kept", p.LogDir != "")
+	}
+	if p.Profile.RealtimeNote != "" {
+		o.log.Info(p.Profile.RealtimeNote)
+	}
+
+	runCtx, cancel := context.WithCancel(context.Background())
+	o.cancel = cancel
+	o.wg.Add(2)
+	go func() {
+		defer o.wg.Done()
+		supervise(runCtx, o.log, "ffmpeg", defaultBackoff, o.runFFmpeg)
+	}()
+	go func() {
+		defer o.wg.Done()
+		supervise(runCtx, o.log, "nginx", defaultBackoff, func(ctx context.Context) error {
+			return o.runNginx(ctx, prefix, confPath)
+		})
+	}()
+	if err = o.waitListening(ctx, 20*time.Second); err != nil {
+		return o, err
+	}
+	o.log.Info("origin up", "url", o.PlaylistURL(), "dir", o.hlsDir, "ffmpeg", p.Caps.Version)
+	return o, nil
+}
+
+func (o *Origin) startHealth(sock string) error {
+	p := o.plan
+	o.health = newHealth(o.log, o.hlsDir, ffmpegargs.MediaPlaylists(p.Profile), time.Duration(p.Profile.SegmentSeconds)*time.Second)
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		return fmt.Errorf("listen on health socket: %w", err)
+	}
+	if err := os.Chmod(sock, 0o666); err != nil {
+		l.Close()
+		return fmt.Errorf("chmod health socket: %w", err)
+	}
+	o.server = &http.Server{Handler: o.health, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = o.server.Serve(l) }()
+	return nil
+}
+
+func (o *Origin) runFFmpeg(ctx context.Context) error {
+	if err := removeHLSFiles(o.hlsDir); err != nil {
+		return err
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("progress pipe: %w", err)
+	}
+	defer pr.Close()
+	cmd := command(ctx, o.plan.FFmpegPath, o.plan.FFmpegArgs(o.hlsDir), o.log.With("proc", "ffmpeg"))
+	cmd.ExtraFiles = []*os.File{pw}
+	err = cmd.Start()
+	pw.Close()
+	if err != nil {
+		return fmt.Errorf("start ffmpeg: %w", err)
+	}
+	o.ffmpeg.Store(int64(cmd.Process.Pid))
+	defer o.ffmpeg.Store(0)
+	o.health.restarted()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = progress.Read(pr, func(b progress.Block) { o.health.observe(time.Now(), b) })
+	}()
+	err = wait(cmd)
+	pr.Close()
+	<-done
+	return err
+}
+
+func (o *Origin) runNginx(ctx context.Context, prefix, conf string) error {
+	cmd := command(ctx, o.plan.NginxPath, nginxArgs(prefix, conf), o.log.With("proc", "nginx"))
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start nginx: %w", err)
+	}
+	o.nginx.Store(int64(cmd.Process.Pid))
+	defer o.nginx.Store(0)
+	return wait(cmd)
+}
+
+// nginxArgs runs nginx with its own prefix and config; -e keeps start-up messages off the
+// compiled-in error log path, which a non-root user may not be able to open.
+func nginxArgs(prefix, conf string, extra ...string) []string {
+	return append([]string{"-p", prefix + "/", "-c", conf, "-e", "stderr"}, extra...)
+}
+
+func (o *Origin) waitListening(ctx context.Context, limit time.Duration) error {
+	addr := net.JoinHostPort(dialHost(o.plan.Listen), strconv.Itoa(o.plan.Port))
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			c.Close()
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("nginx did not accept connections on %s within %s: see its log lines above", addr, limit)
+}
+
+// dialHost is the address to reach a listener bound to listen.
+func dialHost(listen string) string {
+	switch listen {
+	case "0.0.0.0", "":
+		return "127.0.0.1"
+	case "::":
+		return "::1"
+	}
+	return listen
+}
+
+// BaseURL is http://HOST:PORT of the origin.
+func (o *Origin) BaseURL() string {
+	return "http://" + net.JoinHostPort(dialHost(o.plan.Listen), strconv.Itoa(o.plan.Port))
+}
+
+// PlaylistURL is the URL clients open (the master playlist of a ladder).
+func (o *Origin) PlaylistURL() string { return o.BaseURL() + "/" + ffmpegargs.Playlist }
+
+// Dir is the directory holding the playlists and segments.
+func (o *Origin) Dir() string { return o.hlsDir }
+
+// RunDir is the temporary directory (nginx prefix, health socket) removed at stop.
+func (o *Origin) RunDir() string { return o.runDir }
+
+// Profile is the effective profile (overrides applied).
+func (o *Origin) Profile() profiles.Origin { return o.plan.Profile }
+
+// PIDs returns the current FFmpeg and nginx master process ids (0 while not running).
+func (o *Origin) PIDs() (ffmpeg, nginx int) { return int(o.ffmpeg.Load()), int(o.nginx.Load()) }
+
+// Health returns what /health would answer now.
+func (o *Origin) Health() Status { return o.health.status(time.Now()) }
+
+// Stop stops FFmpeg and nginx (SIGTERM, SIGKILL after 3 s), the health handler, and removes
+// the temporary directories. It is safe to call more than once.
+func (o *Origin) Stop() error {
+	o.stopped.Do(func() {
+		if o.cancel != nil {
+			o.cancel()
+		}
+		o.wg.Wait()
+		if o.server != nil {
+			o.server.Close()
+		}
+		var errs []error
+		if !o.ownDir && o.hlsDir != "" {
+			errs = append(errs, removeHLSFiles(o.hlsDir))
+		}
+		if o.runDir != "" {
+			errs = append(errs, os.RemoveAll(o.runDir))
+		}
+		o.stopErr = errors.Join(errs...)
+		o.log.Info("origin stopped")
+	})
+	return o.stopErr
+}
+
+// Run starts the origin and keeps it up until ctx ends, then stops it.
+func Run(ctx context.Context, p *Plan) error {
+	o, err := Start(ctx, p)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return o.Stop()
+}
+
+// tmpfsBase is /dev/shm when usable (segments belong in memory), else the temp directory.
+func tmpfsBase() string {
+	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() && dirWritable("/dev/shm") {
+		return "/dev/shm"
+	}
+	return os.TempDir()
+}
+
+// removeHLSFiles deletes playlists, segments and FFmpeg's temporary files from dir.
+func removeHLSFiles(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("clean HLS directory: %w", err)
+	}
+	for _, e := range entries {
+		name := e.Name()
+		switch filepath.Ext(name) {
+		case ".ts", ".m3u8", ".m4s", ".tmp":
+			if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("remove stale %s: %w", name, err)
+			}
+		}
+	}
+	return nil
+}
+
+func firstLine(out []byte, err error) string {
+	for _, l := range strings.Split(string(out), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			return l
+		}
+	}
+	return err.Error()
+}

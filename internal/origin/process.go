@@ -1,0 +1,77 @@
+package origin
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// stopGrace is how long a child gets between SIGTERM and SIGKILL.
+const stopGrace = 3 * time.Second
+
+// command builds a child in its own process group that gets SIGTERM (the whole group) when
+// ctx ends, SIGKILL after stopGrace, and SIGKILL if this process dies first.
+func command(ctx context.Context, path string, args []string, log *slog.Logger) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, path, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
+	cmd.WaitDelay = stopGrace
+	w := &lineLogger{log: log}
+	cmd.Stdout, cmd.Stderr = w, w
+	return cmd
+}
+
+// wait waits for cmd and then SIGKILLs what is left of its process group (nginx workers whose
+// master died, for instance), so nothing outlives the origin.
+func wait(cmd *exec.Cmd) error {
+	err := cmd.Wait()
+	if kerr := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); kerr != nil && !errors.Is(kerr, syscall.ESRCH) {
+		return errors.Join(err, kerr)
+	}
+	return err
+}
+
+// lineLogger logs each line a child writes.
+type lineLogger struct {
+	log *slog.Logger
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (l *lineLogger) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf = append(l.buf, p...)
+	for {
+		i := bytes.IndexByte(l.buf, '\n')
+		if i < 0 {
+			break
+		}
+		if line := bytes.TrimSpace(l.buf[:i]); len(line) > 0 {
+			l.log.Info(string(line))
+		}
+		l.buf = l.buf[i+1:]
+	}
+	if len(l.buf) > 64<<10 { // a line without end: log what we have
+		l.log.Info(string(l.buf))
+		l.buf = l.buf[:0]
+	}
+	return len(p), nil
+}
+
+// dirWritable reports whether dir exists and this process can create files in it.
+func dirWritable(dir string) bool {
+	f, err := os.CreateTemp(dir, ".probe-")
+	if err != nil {
+		return false
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return true
+}
