@@ -1,0 +1,210 @@
+// Package sink delivers a built image index somewhere: a docker-archive tarball, an OCI layout
+// directory, a registry, or the local Docker engine. One small interface, one file per sink.
+package sink
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// Image is what a build produced: one manifest per platform, the tags to give it, and an SPDX
+// SBOM per platform manifest.
+type Image struct {
+	Index v1.ImageIndex
+	// Tags are full references "name:tag"; sinks that name images use them.
+	Tags []string
+	// SBOMs maps a platform manifest digest to its SPDX JSON document.
+	SBOMs map[v1.Hash][]byte
+}
+
+// Sink is where an image goes.
+type Sink interface {
+	Write(ctx context.Context, img Image) error
+	String() string
+}
+
+// Checker is implemented by sinks that can tell before the build that they cannot be written
+// (an unreachable registry, a missing Docker engine), so no work is wasted.
+type Checker interface {
+	Check(ctx context.Context) error
+}
+
+// Options apply to every sink.
+type Options struct {
+	// Platform picks one platform ("linux/amd64") for sinks that hold only one.
+	Platform string
+	// Progress, when set, receives byte progress of pushes and writes.
+	Progress chan<- v1.Update
+	// DockerHost overrides $DOCKER_HOST for the docker-daemon sink.
+	DockerHost string
+}
+
+// Kinds lists the accepted --output forms.
+const Kinds = "docker-archive:FILE, oci:DIR, registry:REF or docker-daemon"
+
+// Parse turns an --output value into a sink.
+func Parse(out string, o Options) (Sink, error) {
+	kind, arg, _ := strings.Cut(out, ":")
+	switch kind {
+	case "docker-archive":
+		if arg == "" {
+			return nil, fmt.Errorf("--output docker-archive needs a file: docker-archive:FILE")
+		}
+		return &DockerArchive{Path: arg, Platform: o.Platform, Progress: o.Progress}, nil
+	case "oci":
+		if arg == "" {
+			return nil, fmt.Errorf("--output oci needs a directory: oci:DIR")
+		}
+		return &OCILayout{Path: arg}, nil
+	case "registry":
+		ref, err := name.ParseReference(arg, name.WeakValidation)
+		if err != nil || arg == "" {
+			return nil, fmt.Errorf("--output registry:%s is not a valid reference (e.g. registry:127.0.0.1:5000/app:latest)", arg)
+		}
+		return &Registry{Ref: ref, Progress: o.Progress}, nil
+	case "docker-daemon":
+		return &DockerDaemon{Host: o.DockerHost, Platform: o.Platform}, nil
+	}
+	return nil, fmt.Errorf("unknown output %q: use %s", out, Kinds)
+}
+
+// PlatformString formats a platform as os/arch[/variant].
+func PlatformString(p *v1.Platform) string {
+	if p == nil {
+		return "unknown"
+	}
+	s := p.OS + "/" + p.Architecture
+	if p.Variant != "" {
+		s += "/" + p.Variant
+	}
+	return s
+}
+
+// selectOne returns the single image a one-platform sink writes: the only one, or the one
+// matching platform ("linux/arm64" also matches linux/arm64/v8).
+func selectOne(idx v1.ImageIndex, platform, sinkName string) (v1.Image, v1.Descriptor, error) {
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, v1.Descriptor{}, fmt.Errorf("read index: %w", err)
+	}
+	var all []string
+	var pick *v1.Descriptor
+	for i, d := range im.Manifests {
+		ps := PlatformString(d.Platform)
+		all = append(all, ps)
+		if platform != "" && (ps == platform || strings.HasPrefix(ps, platform+"/")) {
+			pick = &im.Manifests[i]
+		}
+	}
+	switch {
+	case platform == "" && len(im.Manifests) == 1:
+		pick = &im.Manifests[0]
+	case platform == "":
+		return nil, v1.Descriptor{}, fmt.Errorf("%s holds one platform but %d were built (%s): pass --platform %s, or use oci:DIR or registry:REF for all of them",
+			sinkName, len(all), strings.Join(all, ", "), all[0])
+	case pick == nil:
+		return nil, v1.Descriptor{}, fmt.Errorf("--platform %s was not built (built: %s)", platform, strings.Join(all, ", "))
+	}
+	img, err := idx.Image(pick.Digest)
+	if err != nil {
+		return nil, v1.Descriptor{}, fmt.Errorf("read image %s: %w", pick.Digest, err)
+	}
+	return img, *pick, nil
+}
+
+// tags parses the image's references.
+func tags(refs []string) ([]name.Tag, error) {
+	out := make([]name.Tag, 0, len(refs))
+	for _, r := range refs {
+		t, err := name.NewTag(r, name.WeakValidation)
+		if err != nil {
+			return nil, fmt.Errorf("tag %q: %w", r, err)
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// pending is a set of files written under temporary names, renamed into place together by
+// commit, or removed by discard, so a failed write leaves nothing behind.
+type pending struct{ tmp, final []string }
+
+// create opens a temporary file beside final.
+func (p *pending) create(final string) (*os.File, error) {
+	f, err := os.CreateTemp(filepath.Dir(final), "."+filepath.Base(final)+".tmp-*")
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", final, err)
+	}
+	p.tmp, p.final = append(p.tmp, f.Name()), append(p.final, final)
+	return f, nil
+}
+
+// writeFile writes data to final via a temporary file.
+func (p *pending) writeFile(final string, data []byte) error {
+	f, err := p.create(final)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", final, err)
+	}
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func (p *pending) commit() error {
+	for i := range p.tmp {
+		if err := os.Rename(p.tmp[i], p.final[i]); err != nil {
+			p.tmp = p.tmp[i:]
+			p.discard()
+			return fmt.Errorf("rename into place: %w", err)
+		}
+	}
+	p.tmp = nil
+	return nil
+}
+
+func (p *pending) discard() {
+	for _, t := range p.tmp {
+		_ = os.RemoveAll(t)
+	}
+	p.tmp = nil
+}
+
+// sbomFiles queues FILE.spdx.json (one platform) or FILE.<arch>.spdx.json (several) beside out.
+func sbomFiles(p *pending, out string, idx v1.ImageIndex, sboms map[v1.Hash][]byte, only *v1.Hash) error {
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, d := range im.Manifests {
+		if _, ok := sboms[d.Digest]; ok && (only == nil || *only == d.Digest) {
+			n++
+		}
+	}
+	for _, d := range im.Manifests {
+		doc, ok := sboms[d.Digest]
+		if !ok || (only != nil && *only != d.Digest) {
+			continue
+		}
+		name := out + ".spdx.json"
+		if n > 1 {
+			name = out + "." + d.Platform.Architecture + ".spdx.json"
+		}
+		if err := p.writeFile(name, doc); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,311 @@
+package sink
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
+
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/testenv"
+)
+
+// testImage makes an index of random images, one per arch, each with an SBOM.
+func testImage(t *testing.T, arches ...string) Image {
+	t.Helper()
+	var adds []mutate.IndexAddendum
+	for _, a := range arches {
+		img, err := random.Image(2048, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := &v1.Platform{OS: "linux", Architecture: a}
+		if a == "arm64" {
+			p.Variant = "v8"
+		}
+		cf, err := img.ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cf = cf.DeepCopy()
+		cf.OS, cf.Architecture, cf.Variant = p.OS, p.Architecture, p.Variant
+		if img, err = mutate.ConfigFile(img, cf); err != nil {
+			t.Fatal(err)
+		}
+		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: p}})
+	}
+	idx := mutate.AppendManifests(empty.Index, adds...)
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sboms := map[v1.Hash][]byte{}
+	for _, d := range im.Manifests {
+		sboms[d.Digest] = []byte(`{"spdxVersion":"SPDX-2.3","name":"` + d.Platform.Architecture + `"}`)
+	}
+	return Image{Index: idx, Tags: []string{"sinktest:latest", "sinktest:v1"}, SBOMs: sboms}
+}
+
+// entries lists a directory's names, to prove nothing was left behind.
+func entries(t *testing.T, dir string) []string {
+	t.Helper()
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, d := range des {
+		out = append(out, d.Name())
+	}
+	return out
+}
+
+func TestParse(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"docker-archive:x.tar", "docker-archive:x.tar"},
+		{"oci:dir", "oci:dir"},
+		{"registry:127.0.0.1:5000/app:v1", "registry:127.0.0.1:5000/app:v1"},
+		{"docker-daemon", "docker-daemon"},
+		{"docker-archive:", "needs a file"},
+		{"oci", "needs a directory"},
+		{"registry:UPPER/x", "not a valid reference"},
+		{"tarball:x", "unknown output"},
+	} {
+		s, err := Parse(tc.in, Options{})
+		got := ""
+		if err != nil {
+			got = err.Error()
+		} else {
+			got = s.String()
+		}
+		if !strings.Contains(got, tc.want) {
+			t.Errorf("Parse(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestDockerArchive(t *testing.T) {
+	crane := testenv.RequireBinary(t, "crane")
+	dir := t.TempDir()
+	ctx := context.Background()
+
+	two := testImage(t, "amd64", "arm64")
+	out := filepath.Join(dir, "img.tar")
+	err := (&DockerArchive{Path: out}).Write(ctx, two)
+	if err == nil || !strings.Contains(err.Error(), "holds one platform but 2 were built (linux/amd64, linux/arm64/v8): pass --platform linux/amd64") {
+		t.Fatalf("two arches without --platform: %v", err)
+	}
+	if got := entries(t, dir); len(got) != 0 {
+		t.Fatalf("failed write left %v behind", got)
+	}
+	if err := (&DockerArchive{Path: out, Platform: "linux/riscv64"}).Write(ctx, two); err == nil ||
+		!strings.Contains(err.Error(), "--platform linux/riscv64 was not built") {
+		t.Fatalf("unknown platform: %v", err)
+	}
+
+	if err := (&DockerArchive{Path: out, Platform: "linux/arm64"}).Write(ctx, two); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(entries(t, dir), " "); got != "img.tar img.tar.spdx.json" {
+		t.Fatalf("dir holds %q", got)
+	}
+	if b, err := exec.Command(crane, "validate", "--tarball", out).CombinedOutput(); err != nil {
+		t.Fatalf("crane validate --tarball: %v\n%s", err, b)
+	}
+	doc, _ := os.ReadFile(out + ".spdx.json")
+	if !strings.Contains(string(doc), `"arm64"`) {
+		t.Fatalf("sbom beside the tarball is not arm64's: %s", doc)
+	}
+	// The tarball names every tag.
+	if b, err := exec.Command("tar", "-xOf", out, "manifest.json").Output(); err != nil ||
+		!strings.Contains(string(b), "sinktest:latest") || !strings.Contains(string(b), "sinktest:v1") {
+		t.Fatalf("manifest.json = %s (%v)", b, err)
+	}
+}
+
+func TestOCILayout(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "layout")
+	ctx := context.Background()
+	for i := 0; i < 2; i++ { // the second write replaces the first
+		img := testImage(t, "amd64", "arm64")
+		if err := (&OCILayout{Path: out}).Write(ctx, img); err != nil {
+			t.Fatal(err)
+		}
+		idx, err := layout.ImageIndexFromPath(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := validate.Index(idx); err != nil {
+			t.Fatalf("validate.Index: %v", err)
+		}
+		im, _ := idx.IndexManifest()
+		if len(im.Manifests) != 1 || im.Manifests[0].Annotations["org.opencontainers.image.ref.name"] != "latest" {
+			t.Fatalf("index.json = %+v", im)
+		}
+		want, _ := img.Index.Digest()
+		if im.Manifests[0].Digest != want {
+			t.Fatalf("layout holds %s, want %s", im.Manifests[0].Digest, want)
+		}
+	}
+	if got := strings.Join(entries(t, dir), " "); got != "layout layout.amd64.spdx.json layout.arm64.spdx.json" {
+		t.Fatalf("dir holds %q", got)
+	}
+	// A directory that is not a layout is never replaced.
+	other := t.TempDir()
+	if err := os.WriteFile(filepath.Join(other, "keep"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := (&OCILayout{Path: other}).Write(ctx, testImage(t, "amd64")); err == nil || !strings.Contains(err.Error(), "not an OCI layout") {
+		t.Fatalf("non-layout dir: %v", err)
+	}
+}
+
+// countingRegistry is an in-process registry that counts blob uploads it receives.
+func countingRegistry(t *testing.T) (addr string, uploads *atomic.Int64) {
+	t.Helper()
+	uploads = &atomic.Int64{}
+	reg := registry.New(registry.WithReferrersSupport(true), registry.Logger(log.New(io.Discard, "", 0)))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.Path, "/blobs/uploads/") && (r.Method == http.MethodPost || r.Method == http.MethodPatch) && r.ContentLength != 0 {
+			uploads.Add(1)
+		}
+		reg.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://"), uploads
+}
+
+func TestRegistry(t *testing.T) {
+	crane := testenv.RequireBinary(t, "crane")
+	addr, uploads := countingRegistry(t)
+	ctx := context.Background()
+	img := testImage(t, "amd64", "arm64")
+	ref := addr + "/sinktest:latest"
+	s, err := Parse("registry:"+ref, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.(Checker).Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(ctx, img); err != nil {
+		t.Fatal(err)
+	}
+	first := uploads.Load()
+	if first == 0 {
+		t.Fatal("no blob was uploaded")
+	}
+	if b, err := exec.Command(crane, "validate", "--remote", ref).CombinedOutput(); err != nil {
+		t.Fatalf("crane validate --remote: %v\n%s", err, b)
+	}
+	want, _ := img.Index.Digest()
+	for _, tag := range []string{"latest", "v1"} {
+		r, _ := name.ParseReference(addr + "/sinktest:" + tag)
+		d, err := remote.Head(r)
+		if err != nil || d.Digest != want {
+			t.Fatalf("tag %s = %v (%v), want %s", tag, d, err, want)
+		}
+	}
+	im, _ := img.Index.IndexManifest()
+	for _, m := range im.Manifests {
+		dg, _ := name.NewDigest(addr + "/sinktest@" + m.Digest.String())
+		refs, err := remote.Referrers(dg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rm, _ := refs.IndexManifest()
+		if len(rm.Manifests) != 1 {
+			t.Fatalf("referrers of %s = %+v", m.Digest, rm.Manifests)
+		}
+		// (ggcr's test registry reports config.mediaType as artifactType; read the manifest itself.)
+		art, _ := name.NewDigest(addr + "/sinktest@" + rm.Manifests[0].Digest.String())
+		got, err := remote.Get(art)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var am v1.Manifest
+		if err := json.Unmarshal(got.Manifest, &am); err != nil {
+			t.Fatal(err)
+		}
+		if am.ArtifactType != "application/spdx+json" || am.Subject == nil || am.Subject.Digest != m.Digest ||
+			len(am.Layers) != 1 || am.Layers[0].MediaType != "application/spdx+json" {
+			t.Fatalf("sbom referrer manifest = %s", got.Manifest)
+		}
+	}
+	// A second push of the same index sends no blob again.
+	if err := s.Write(ctx, img); err != nil {
+		t.Fatal(err)
+	}
+	if again := uploads.Load() - first; again != 0 {
+		t.Fatalf("second push uploaded %d blobs, want 0", again)
+	}
+}
+
+func TestRegistryUnreachable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // now a closed port
+	s, _ := Parse("registry:"+addr+"/x:latest", Options{})
+	err = s.(Checker).Check(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "is unreachable") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("Check = %v", err)
+	}
+	if err := s.Write(context.Background(), testImage(t, "amd64")); err == nil {
+		t.Fatal("push to a closed port succeeded")
+	}
+}
+
+func TestDockerDaemon(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs a Docker engine")
+	}
+	host := testenv.Docker(t)
+	docker := testenv.RequireBinary(t, "docker")
+	img := testImage(t, "amd64")
+	img.Tags = []string{"sinktest-daemon:latest", "sinktest-daemon:v1"}
+	s := &DockerDaemon{Host: host}
+	if err := s.Check(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(context.Background(), img); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = exec.Command(docker, "-H", host, "rmi", "sinktest-daemon:latest", "sinktest-daemon:v1").Run()
+	})
+	one, _ := img.Index.IndexManifest()
+	im, _ := img.Index.Image(one.Manifests[0].Digest)
+	cfg, _ := im.ConfigName()
+	for _, tag := range img.Tags {
+		b, err := exec.Command(docker, "-H", host, "image", "inspect", "-f", "{{.Id}}", tag).CombinedOutput()
+		if err != nil || strings.TrimSpace(string(b)) != cfg.String() {
+			t.Fatalf("docker image inspect %s = %s (%v), want %s", tag, b, err, cfg)
+		}
+	}
+	bad := &DockerDaemon{Host: "unix://" + filepath.Join(t.TempDir(), "none.sock")}
+	if err := bad.Check(context.Background()); err == nil || !strings.Contains(err.Error(), "does not answer") {
+		t.Fatalf("Check of a missing engine = %v", err)
+	}
+}
