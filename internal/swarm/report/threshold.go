@@ -1,5 +1,3 @@
-package report
-
 // Thresholds in the style of k6: a pass/fail condition on one number of the run summary.
 //
 // Grammar (whitespace is allowed between the parts):
@@ -23,6 +21,8 @@ package report
 // sample to compare), which is what a person asking for "startup_p95<3s" means. Names and
 // units are case-sensitive; an unknown metric or unit is an error that lists the valid ones,
 // reported before any client starts.
+
+package report
 
 import (
 	"fmt"

@@ -1,0 +1,193 @@
+package config
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/profiles"
+)
+
+const testURL = "http://127.0.0.1:8080/stream.m3u8"
+
+func resolve(t *testing.T, args []string, env map[string]string) (Settings, error) {
+	t.Helper()
+	set, err := profiles.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s Settings
+	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+	AddFlags(fs, &s)
+	if err := fs.Parse(args); err != nil {
+		return s, err
+	}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	err = Resolve(fs, &s, fs.Args(), lookup, set)
+	return s, err
+}
+
+func TestPrecedence(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		clients int
+		source  string
+		jitter  time.Duration
+		variant string
+	}{
+		{name: "default profile", args: []string{testURL}, clients: 50, source: "profile default", jitter: 100 * time.Millisecond, variant: "all"},
+		{name: "named profile", args: []string{"--profile", "gentle", testURL}, clients: 20, source: "profile gentle", jitter: 500 * time.Millisecond, variant: "first"},
+		{name: "profile from env", args: []string{testURL}, env: map[string]string{"SWARM_PROFILE": "stress"}, clients: 200, source: "profile stress", jitter: 50 * time.Millisecond, variant: "all"},
+		{name: "seed env over profile", args: []string{"--profile", "gentle", testURL}, env: map[string]string{"CLIENTS": "7"}, clients: 7, source: "env CLIENTS", jitter: 500 * time.Millisecond, variant: "first"},
+		{name: "SWARM_ env over seed env", args: []string{testURL}, env: map[string]string{"CLIENTS": "7", "SWARM_CLIENTS": "8"}, clients: 8, source: "env SWARM_CLIENTS", jitter: 100 * time.Millisecond, variant: "all"},
+		{name: "flag over env", args: []string{"--clients", "3", "--variant", "lowest", testURL}, env: map[string]string{"CLIENTS": "7", "SWARM_VARIANT": "first"}, clients: 3, source: "flag", jitter: 100 * time.Millisecond, variant: "lowest"},
+		{name: "empty env is unset", args: []string{testURL}, env: map[string]string{"CLIENTS": ""}, clients: 50, source: "profile default", jitter: 100 * time.Millisecond, variant: "all"},
+		{name: "env for non-seed flag", args: []string{testURL}, env: map[string]string{"SWARM_RAMP_JITTER": "1s"}, clients: 50, source: "profile default", jitter: time.Second, variant: "all"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := resolve(t, tt.args, tt.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Clients != tt.clients || s.Sources["clients"] != tt.source {
+				t.Errorf("clients = %d from %q, want %d from %q", s.Clients, s.Sources["clients"], tt.clients, tt.source)
+			}
+			if s.RampJitter != tt.jitter || s.Variant != tt.variant {
+				t.Errorf("jitter %s variant %s, want %s %s", s.RampJitter, s.Variant, tt.jitter, tt.variant)
+			}
+		})
+	}
+}
+
+func TestDefaultsAndEnvTypes(t *testing.T) {
+	s, err := resolve(t, nil, map[string]string{
+		"STREAM_URL": testURL, "DURATION": "30s", "RAMP_RATE": "2.5", "METRICS_PORT": "9200", "LOG_LEVEL": "debug",
+		"SWARM_RECONNECT": "false", "SWARM_HEADER": "X-A: 1\nX-B: 2", "SWARM_THRESHOLD": "error_rate<0.01,segments>=10",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.URL != testURL || s.Sources["url"] != "env STREAM_URL" {
+		t.Errorf("url %q from %q", s.URL, s.Sources["url"])
+	}
+	if s.Duration != 30*time.Second || s.RampRate != 2.5 || s.MetricsPort != 9200 || s.LogLevel != "debug" || s.Reconnect {
+		t.Errorf("env values not applied: %+v", s)
+	}
+	if s.ListenAddr() != ":9200" {
+		t.Errorf("listen addr %q", s.ListenAddr())
+	}
+	if !slices.Equal(s.Headers, []string{"X-A: 1", "X-B: 2"}) || !slices.Equal(s.Thresholds, []string{"error_rate<0.01", "segments>=10"}) {
+		t.Errorf("repeatable values: headers %q thresholds %q", s.Headers, s.Thresholds)
+	}
+	if s.Timeout != 15*time.Second || s.SegmentRetries != 3 || s.FFmpegPath != "ffmpeg" || s.GracePeriod != DefaultGrace {
+		t.Errorf("profile/built-in defaults: %+v", s)
+	}
+	if s.Sources["grace-period"] != "default" || s.Sources["timeout"] != "profile default" {
+		t.Errorf("sources: %v", s.Sources)
+	}
+}
+
+func TestCheckMode(t *testing.T) {
+	s, err := resolve(t, []string{"--check", "--clients", "40", testURL}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Clients != 1 || s.Duration != CheckDuration {
+		t.Errorf("--check: clients %d duration %s", s.Clients, s.Duration)
+	}
+}
+
+func TestInvalid(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"no url", nil, nil, "no stream URL"},
+		{"two args", []string{testURL, "extra"}, nil, "want one stream URL"},
+		{"ftp url", []string{"ftp://x/y.m3u8"}, nil, "scheme must be http or https"},
+		{"no host", []string{"http:///y.m3u8"}, nil, "has no host"},
+		{"garbage url", []string{"::not a url"}, nil, "does not parse"},
+		{"zero clients", []string{"--clients", "0", testURL}, nil, "--clients 0"},
+		{"negative clients", []string{"--clients=-3", testURL}, nil, "--clients -3"},
+		{"text clients", []string{"--clients", "many", testURL}, nil, "invalid argument"},
+		{"env text clients", []string{testURL}, map[string]string{"CLIENTS": "many"}, "environment CLIENTS=\"many\": invalid value for --clients"},
+		{"bad duration", []string{"--duration", "banana", testURL}, nil, "invalid argument"},
+		{"negative duration", []string{"--duration", "-1s", testURL}, nil, "must not be negative"},
+		{"zero ramp", []string{"--ramp-rate", "0", testURL}, nil, "--ramp-rate 0"},
+		{"bad variant", []string{"--variant", "best", testURL}, nil, "--variant \"best\": must be one of all, first, highest, lowest"},
+		{"bad profile", []string{"--profile", "turbo", testURL}, nil, "valid profiles are default, stress, gentle, burst, extreme"},
+		{"bad log level", []string{"--log-level", "loud", testURL}, nil, "--log-level"},
+		{"bad log format", []string{"--log-format", "xml", testURL}, nil, "--log-format \"xml\""},
+		{"bad port", []string{"--metrics-port", "70000", testURL}, nil, "--metrics-port 70000"},
+		{"bad addr", []string{"--metrics-addr", "nowhere", testURL}, nil, "--metrics-addr"},
+		{"bad header", []string{"--header", "no-colon", testURL}, nil, "--header"},
+		{"zero timeout", []string{"--timeout", "0s", testURL}, nil, "--timeout"},
+		{"empty ffmpeg", []string{"--ffmpeg", "", testURL}, nil, "--ffmpeg is empty"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := resolve(t, tt.args, tt.env)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want it to contain %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error spans lines: %q", err)
+			}
+		})
+	}
+}
+
+func TestNormalizeArgs(t *testing.T) {
+	long := []string{"clients", "duration", "ramp-rate", "help", "url"}
+	tests := []struct {
+		in, want []string
+	}{
+		{[]string{"-clients", "10", "-duration", "30s", testURL}, []string{"--clients", "10", "--duration", "30s", testURL}},
+		{[]string{"-ramp-rate=2", testURL}, []string{"--ramp-rate=2", testURL}},
+		{[]string{"--clients", "10"}, []string{"--clients", "10"}},
+		{[]string{"-c", "10", "-d", "5s"}, []string{"-c", "10", "-d", "5s"}},
+		{[]string{"-unknown", "x"}, []string{"-unknown", "x"}},
+		{[]string{"--clients", "-5"}, []string{"--clients", "-5"}},
+		{[]string{"-help"}, []string{"--help"}},
+		{[]string{"healthcheck", "-url", "http://x/healthz"}, []string{"healthcheck", "--url", "http://x/healthz"}},
+		{[]string{"--", "-clients"}, []string{"--", "-clients"}},
+		{[]string{"-"}, []string{"-"}},
+		{nil, []string{}},
+	}
+	for _, tt := range tests {
+		if got := NormalizeArgs(tt.in, long); !slices.Equal(got, tt.want) {
+			t.Errorf("NormalizeArgs(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestEveryFlagHasAnEnvName(t *testing.T) {
+	var s Settings
+	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+	AddFlags(fs, &s)
+	seen := map[string]bool{}
+	for _, b := range Bindings(fs, EnvPrefix) {
+		if len(b.Env) == 0 || !strings.HasPrefix(b.Env[0], "SWARM_") {
+			t.Errorf("--%s has env %v", b.Flag, b.Env)
+		}
+		for _, e := range b.Env {
+			if seen[e] {
+				t.Errorf("env %s bound twice", e)
+			}
+			seen[e] = true
+		}
+	}
+	for _, e := range []string{"CLIENTS", "DURATION", "RAMP_RATE", "METRICS_PORT", "LOG_LEVEL", "SWARM_RAMP_JITTER", "SWARM_SUMMARY_JSON"} {
+		if !seen[e] {
+			t.Errorf("no flag reads %s", e)
+		}
+	}
+}

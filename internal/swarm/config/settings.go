@@ -1,0 +1,181 @@
+// Package config resolves a swarm run's effective settings from flags, the environment, a
+// swarm-client profile and built-in defaults, in that order of precedence.
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Settings are the effective settings of one swarm run.
+type Settings struct {
+	URL               string
+	Profile           string
+	Clients           int
+	RampRate          float64
+	RampJitter        time.Duration
+	Duration          time.Duration // 0 = until interrupted
+	Variant           string
+	FFmpegPath        string
+	FFmpegLogLevel    string // "" = the engine's choice
+	Timeout           time.Duration
+	Reconnect         bool
+	ReconnectDelayMax time.Duration
+	SegmentRetries    int
+	UserAgent         string
+	Headers           []string
+	StallAfter        time.Duration
+	GracePeriod       time.Duration
+	MetricsPort       int
+	MetricsAddr       string // host:port; overrides MetricsPort when set
+	LogLevel          string
+	LogFormat         string
+	Thresholds        []string
+	SummaryJSON       string
+	PrintCmd          bool
+	Check             bool
+	Seed              int64
+
+	// Sources says where each flag's value came from: "flag", "env NAME", "profile NAME" or "default".
+	Sources map[string]string
+}
+
+// Variants, log levels and log formats accepted by the settings.
+var (
+	Variants   = []string{"all", "first", "highest", "lowest"}
+	LogLevels  = []string{"debug", "info", "warn", "warning", "error"}
+	LogFormats = []string{"text", "json"}
+)
+
+// CheckDuration is how long --check runs its one client.
+const CheckDuration = 10 * time.Second
+
+// ListenAddr is where the metrics server listens: MetricsAddr, or all interfaces on MetricsPort.
+func (s Settings) ListenAddr() string {
+	if s.MetricsAddr != "" {
+		return s.MetricsAddr
+	}
+	return ":" + strconv.Itoa(s.MetricsPort)
+}
+
+// Validate checks every setting and returns one line saying what is wrong and how to fix it.
+func (s Settings) Validate() error {
+	if err := ValidateURL(s.URL); err != nil {
+		return err
+	}
+	switch {
+	case s.Clients < 1:
+		return fmt.Errorf("--clients %d: need at least 1 client", s.Clients)
+	case s.RampRate <= 0:
+		return fmt.Errorf("--ramp-rate %g: must be above 0 clients per second", s.RampRate)
+	case s.RampJitter < 0:
+		return fmt.Errorf("--ramp-jitter %s: must not be negative", s.RampJitter)
+	case s.Duration < 0:
+		return fmt.Errorf("--duration %s: must not be negative (0 runs until interrupted)", s.Duration)
+	case s.Timeout <= 0:
+		return fmt.Errorf("--timeout %s: must be above 0", s.Timeout)
+	case s.ReconnectDelayMax < 0:
+		return fmt.Errorf("--reconnect-delay-max %s: must not be negative", s.ReconnectDelayMax)
+	case s.SegmentRetries < 0:
+		return fmt.Errorf("--segment-retries %d: must not be negative", s.SegmentRetries)
+	case s.StallAfter <= 0:
+		return fmt.Errorf("--stall-after %s: must be above 0", s.StallAfter)
+	case s.GracePeriod <= 0:
+		return fmt.Errorf("--grace-period %s: must be above 0", s.GracePeriod)
+	case s.MetricsAddr == "" && (s.MetricsPort < 1 || s.MetricsPort > 65535):
+		return fmt.Errorf("--metrics-port %d: must be 1..65535", s.MetricsPort)
+	case s.FFmpegPath == "":
+		return fmt.Errorf("--ffmpeg is empty: name the ffmpeg program or its path")
+	}
+	if s.MetricsAddr != "" {
+		if _, port, err := net.SplitHostPort(s.MetricsAddr); err != nil || port == "" {
+			return fmt.Errorf("--metrics-addr %q: want HOST:PORT such as 127.0.0.1:9100 or :9100", s.MetricsAddr)
+		}
+	}
+	if err := oneOf("--variant", s.Variant, Variants); err != nil {
+		return err
+	}
+	if err := oneOf("--log-level", s.LogLevel, LogLevels); err != nil {
+		return err
+	}
+	if err := oneOf("--log-format", s.LogFormat, LogFormats); err != nil {
+		return err
+	}
+	for _, h := range s.Headers {
+		name, _, ok := strings.Cut(h, ":")
+		if !ok || strings.TrimSpace(name) == "" || strings.ContainsAny(name, " \t\r\n") || strings.ContainsAny(h, "\r\n") {
+			return fmt.Errorf("--header %q: want \"Name: value\" on one line", h)
+		}
+	}
+	return nil
+}
+
+// ValidateURL checks that u is an absolute http(s) URL with a host.
+func ValidateURL(u string) error {
+	if u == "" {
+		return fmt.Errorf("no stream URL: pass it as the argument or set STREAM_URL (e.g. http://127.0.0.1:8080/stream.m3u8)")
+	}
+	p, err := url.Parse(u)
+	if err != nil {
+		return fmt.Errorf("stream URL %q does not parse (%v): want http(s)://host[:port]/path.m3u8", u, err)
+	}
+	if p.Scheme != "http" && p.Scheme != "https" {
+		return fmt.Errorf("stream URL %q: scheme must be http or https", u)
+	}
+	if p.Hostname() == "" {
+		return fmt.Errorf("stream URL %q has no host: want http(s)://host[:port]/path.m3u8", u)
+	}
+	return nil
+}
+
+func oneOf(flag, v string, valid []string) error {
+	if slices.Contains(valid, v) {
+		return nil
+	}
+	return fmt.Errorf("%s %q: must be one of %s", flag, v, strings.Join(valid, ", "))
+}
+
+// SlogLevel maps LogLevel to a slog level.
+func (s Settings) SlogLevel() slog.Level {
+	switch s.LogLevel {
+	case "debug":
+		return slog.LevelDebug
+	case "warn", "warning":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}
+
+// LogAttrs describes the settings for the one "effective settings" log line: their values,
+// and where each value that is not a built-in default came from.
+func (s Settings) LogAttrs() []any {
+	values := []any{
+		"url", s.URL, "profile", s.Profile, "clients", s.Clients, "ramp_rate", s.RampRate,
+		"ramp_jitter", s.RampJitter, "duration", s.Duration, "variant", s.Variant, "ffmpeg", s.FFmpegPath,
+		"timeout", s.Timeout, "reconnect", s.Reconnect, "reconnect_delay_max", s.ReconnectDelayMax,
+		"segment_retries", s.SegmentRetries, "user_agent", s.UserAgent, "headers", len(s.Headers),
+		"stall_after", s.StallAfter, "grace_period", s.GracePeriod, "metrics_addr", s.ListenAddr(),
+		"log_level", s.LogLevel, "log_format", s.LogFormat, "thresholds", s.Thresholds,
+		"summary_json", s.SummaryJSON, "check", s.Check,
+	}
+	names := make([]string, 0, len(s.Sources))
+	for n, src := range s.Sources {
+		if src != "default" {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	from := make([]any, 0, 2*len(names))
+	for _, n := range names {
+		from = append(from, n, s.Sources[n])
+	}
+	return []any{slog.Group("settings", values...), slog.Group("from", from...)}
+}
