@@ -1,0 +1,250 @@
+// Package layering splits a Nix closure into at most N image layers so that layers are shared
+// between images and a rebuild after the usual change (the app) re-creates as little as possible.
+//
+// # The idea
+//
+// A store path never changes: a new build is a new path, and a change to a path changes every
+// path that depends on it (its hash is an input of theirs). So in a closure the paths near the
+// roots (the app, its wrappers and private libraries) change often, and the paths deep in the
+// graph (libc, the loader, zlib) change rarely and, when they do, drag almost everything else
+// along anyway. One store path per layer would be ideal for both sharing and rebuilds, but an
+// image may hold only so many layers (moby stops at 125), and real closures exceed that.
+//
+// # The plan
+//
+//  1. Every root (what the image was asked to contain: the app, FFmpeg) gets its own layer, on
+//     top. It is the path most likely to change, so it must not share a layer with anything.
+//  2. The other paths get a layer each if they fit in what is left of the budget.
+//  3. Otherwise the surplus is merged into ONE base layer at the bottom, chosen greedily as a
+//     downward-closed set: a path may join the base only once everything it references is in
+//     it (or is a root), and among the ready paths the most popular joins first (popularity =
+//     how many paths of the closure depend on it, directly or not; ties: the smaller, then by
+//     name). So the base holds the stable, popular bottom of the graph, changes only when one
+//     of its own members changes (never because something above it did), and the paths that
+//     only the roots use — the least popular — are the last to be merged.
+//  4. Layers are ordered bottom → top: the base, then the single-path layers with dependencies
+//     below their dependents (by closure size, then name), then the roots the same way.
+//
+// # Compared with dockerTools and nixery
+//
+// dockerTools' referencesByPopularity sorts paths by popularity, gives the N-1 most popular a
+// layer each and merges the rest — which includes the root — into the last layer: on the FFmpeg
+// fixture a one-byte change to the app re-creates a 134 MB layer. We invert the merge: popular
+// paths merge, the root never does. nixery builds a dominator tree under a virtual image root,
+// makes each top-level subtree a layer and merges the subtrees with the lowest size×popularity;
+// with a single root (one app) everything hangs under it and becomes one layer. Dominators also
+// depend on which other roots reach a path, which defeats sharing between images.
+//
+// # What holds (tested)
+//
+//   - The plan has at most maxLayers layers and every store path is in exactly one of them.
+//   - A root, and every path that keeps a layer of its own, is alone in its layer: that layer's
+//     digest depends on that path only, so it is the same in every image that contains the path.
+//   - If two images' closures differ only above a shared subgraph in the same way (e.g. a
+//     different app on the same FFmpeg), the shared subgraph gets the same layers in both.
+//     When the budget is tight and one image has more paths, its base absorbs more paths; the
+//     base is then different (one layer) while the single-path layers stay shared.
+//   - Changing a root alone changes only that root's layer.
+//
+// The cost of step 3 is that a change to a base member re-creates the whole base; since such a
+// member is popular, most of the closure above it changes in that case anyway.
+package layering
+
+import (
+	"cmp"
+	"fmt"
+	"math/bits"
+	"slices"
+
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/imagegen/closure"
+)
+
+// MaxLayers is the most closure layers a plan may have: moby's limit of 125 layers, minus one
+// for the customisation layer and one for a layer a derived image (ko, FROM) adds.
+const MaxLayers = 123
+
+// DefaultMaxLayers is the default closure layer budget.
+const DefaultMaxLayers = 100
+
+// Layer is one image layer: the store paths it holds (sorted) and their total NAR size.
+type Layer struct {
+	Paths   []string
+	NarSize int64
+}
+
+// Plan is the list of closure layers, bottom → top (the customisation layer is not part of it).
+type Plan struct {
+	Layers []Layer
+}
+
+// New plans the layers of g within maxLayers (1..MaxLayers) closure layers.
+func New(g *closure.Graph, maxLayers int) (Plan, error) {
+	if maxLayers < 1 || maxLayers > MaxLayers {
+		return Plan{}, fmt.Errorf("max layers %d is out of range: use 1..%d (an image may hold 125 layers; one is for customisation, one for derived images)", maxLayers, MaxLayers)
+	}
+	if g == nil || len(g.Paths) == 0 {
+		return Plan{}, fmt.Errorf("closure is empty: nothing to put into layers")
+	}
+	s := newStats(g)
+	isRoot := map[string]bool{}
+	for _, r := range g.Roots {
+		isRoot[r] = true
+	}
+	var roots, others []string
+	for _, p := range s.order {
+		if isRoot[p] {
+			roots = append(roots, p)
+		} else {
+			others = append(others, p)
+		}
+	}
+	if maxLayers == 1 {
+		return Plan{Layers: []Layer{s.layer(s.order)}}, nil
+	}
+
+	// 1. Roots on top, one each; if there are more roots than the budget allows, the last
+	//    root layer holds the remaining roots.
+	rootBudget := maxLayers
+	if len(others) > 0 {
+		rootBudget--
+	}
+	var top []Layer
+	for i, r := range roots {
+		if i == rootBudget-1 && len(roots) > rootBudget {
+			top = append(top, s.layer(roots[i:]))
+			break
+		}
+		top = append(top, s.layer([]string{r}))
+	}
+
+	// 2./3. The rest: one layer each, or a downward-closed base of the most popular paths.
+	budget := maxLayers - len(top)
+	var bottom []Layer
+	if len(others) <= budget {
+		for _, p := range others {
+			bottom = append(bottom, s.layer([]string{p}))
+		}
+	} else {
+		base := s.base(others, isRoot, len(others)-(budget-1))
+		bottom = append(bottom, s.layer(base))
+		inBase := map[string]bool{}
+		for _, p := range base {
+			inBase[p] = true
+		}
+		for _, p := range others {
+			if !inBase[p] {
+				bottom = append(bottom, s.layer([]string{p}))
+			}
+		}
+	}
+	return Plan{Layers: append(bottom, top...)}, nil
+}
+
+// stats holds what the plan is computed from: a topological order and the popularity of each path.
+type stats struct {
+	g          *closure.Graph
+	order      []string       // dependencies before dependents: by closure size, then name
+	popularity map[string]int // number of paths that depend on a path, transitively
+}
+
+func newStats(g *closure.Graph) *stats {
+	paths := g.SortedPaths()
+	idx := make(map[string]int, len(paths))
+	for i, p := range paths {
+		idx[p] = i
+	}
+	n := len(paths)
+	words := (n + 63) / 64
+	// Descendant sets (the closure of each path) by memoised DFS, as bitsets.
+	down := make([][]uint64, n)
+	var visit func(i int) []uint64
+	visit = func(i int) []uint64 {
+		if down[i] != nil {
+			return down[i]
+		}
+		set := make([]uint64, words)
+		set[i/64] |= 1 << (i % 64)
+		down[i] = set // a cycle (only a self-reference in a valid store) sees a partial set
+		for _, r := range g.Paths[paths[i]].References {
+			j := idx[r]
+			if j == i {
+				continue
+			}
+			for w, v := range visit(j) {
+				set[w] |= v
+			}
+		}
+		return set
+	}
+	size := make([]int, n)
+	pop := make(map[string]int, n)
+	for i := range paths {
+		for _, v := range visit(i) {
+			size[i] += bits.OnesCount64(v)
+		}
+	}
+	for i := range paths {
+		for w, v := range down[i] {
+			for v != 0 {
+				b := bits.TrailingZeros64(v)
+				v &^= 1 << b
+				if j := w*64 + b; j != i {
+					pop[paths[j]]++
+				}
+			}
+		}
+	}
+	order := slices.Clone(paths)
+	slices.SortStableFunc(order, func(a, b string) int {
+		return cmp.Or(cmp.Compare(size[idx[a]], size[idx[b]]), cmp.Compare(a, b))
+	})
+	return &stats{g: g, order: order, popularity: pop}
+}
+
+// base chooses k paths of others as a downward-closed set, the most popular ready path first.
+func (s *stats) base(others []string, isRoot map[string]bool, k int) []string {
+	placed := map[string]bool{}
+	for r := range isRoot {
+		placed[r] = true
+	}
+	waiting := map[string]int{} // unplaced references per path
+	users := map[string][]string{}
+	var ready []string
+	for _, p := range others {
+		for _, r := range s.g.Paths[p].References {
+			if r == p || placed[r] {
+				continue
+			}
+			waiting[p]++
+			users[r] = append(users[r], p)
+		}
+		if waiting[p] == 0 {
+			ready = append(ready, p)
+		}
+	}
+	better := func(a, b string) int { // most popular, then smallest, then by name
+		return cmp.Or(cmp.Compare(s.popularity[b], s.popularity[a]),
+			cmp.Compare(s.g.Paths[a].NarSize, s.g.Paths[b].NarSize), cmp.Compare(a, b))
+	}
+	var out []string
+	for len(out) < k && len(ready) > 0 {
+		best := slices.MinFunc(ready, better)
+		ready = slices.DeleteFunc(ready, func(p string) bool { return p == best })
+		out = append(out, best)
+		placed[best] = true
+		for _, u := range users[best] {
+			if waiting[u]--; waiting[u] == 0 {
+				ready = append(ready, u)
+			}
+		}
+	}
+	return out
+}
+
+func (s *stats) layer(paths []string) Layer {
+	l := Layer{Paths: slices.Sorted(slices.Values(paths))}
+	for _, p := range paths {
+		l.NarSize += s.g.Paths[p].NarSize
+	}
+	return l
+}
