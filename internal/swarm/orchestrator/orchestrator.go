@@ -1,0 +1,236 @@
+// Package orchestrator is the swarm engine's public API: it checks the machine, builds each
+// client's FFmpeg argv, ramps clients up, supervises them and streams their events to a sink.
+package orchestrator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/event"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/ffmpeg"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/preflight"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/ramp"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/supervisor"
+)
+
+// Config is one swarm run.
+type Config struct {
+	URL        string
+	Clients    int
+	RampRate   float64       // clients started per second; 0 = all at once
+	RampJitter time.Duration // each start moved by up to ± this
+	Duration   time.Duration // 0 = until ctx is cancelled
+	Variant    string        // all|first|highest|lowest
+	FFmpegPath string        // default "ffmpeg" (looked up in PATH)
+	Timeout    time.Duration // per network read/write of a client (-rw_timeout); 0 = FFmpeg's default
+	// Reconnect turns on FFmpeg's HTTP reconnect options and restarting a client whose FFmpeg
+	// exits; ReconnectDelayMax caps both FFmpeg's reconnect delay and the restart backoff.
+	Reconnect         bool
+	ReconnectDelayMax time.Duration
+	SegmentRetries    int // -seg_max_retry where FFmpeg has it (6.0+)
+	UserAgent         string
+	Headers           []string      // "Name: value"
+	StallAfter        time.Duration // speed < 1 for longer than this = stalled (default 5s)
+	GracePeriod       time.Duration // SIGTERM → SIGKILL (default 3s)
+	FFmpegLogLevel    string        // what FFmpeg logs at (default ffmpeg.DefaultLogLevel, "verbose")
+	Logger            *slog.Logger  // default: discard
+	Seed              int64         // ramp jitter and backoff jitter; 0 = random
+}
+
+// Defaults applied by withDefaults.
+const (
+	DefaultStallAfter  = 5 * time.Second
+	DefaultGracePeriod = 3 * time.Second
+	// preflightTimeout bounds the playlist fetch of Preflight when Config.Timeout is 0.
+	preflightTimeout = 10 * time.Second
+)
+
+func (c Config) withDefaults() Config {
+	if c.FFmpegPath == "" {
+		c.FFmpegPath = "ffmpeg"
+	}
+	if c.Variant == "" {
+		c.Variant = ffmpeg.VariantAll
+	}
+	if c.StallAfter == 0 {
+		c.StallAfter = DefaultStallAfter
+	}
+	if c.GracePeriod == 0 {
+		c.GracePeriod = DefaultGracePeriod
+	}
+	if c.FFmpegLogLevel == "" {
+		c.FFmpegLogLevel = ffmpeg.DefaultLogLevel
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if c.Seed == 0 {
+		c.Seed = time.Now().UnixNano()
+	}
+	return c
+}
+
+// Validate checks the settings without touching the machine or the network; each problem is
+// one line of the returned error.
+func (c Config) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if err := preflight.URL(c.URL); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Clients < 1 {
+		add("--clients is %d: give at least 1", c.Clients)
+	}
+	if c.RampRate < 0 {
+		add("--ramp-rate is %g: give clients per second ≥ 0 (0 starts all at once)", c.RampRate)
+	}
+	if c.RampJitter < 0 {
+		add("--ramp-jitter is %s: give a duration ≥ 0", c.RampJitter)
+	}
+	if c.Duration < 0 {
+		add("--duration is %s: give a duration ≥ 0 (0 runs until interrupted)", c.Duration)
+	}
+	switch c.Variant {
+	case "", ffmpeg.VariantAll, ffmpeg.VariantFirst, ffmpeg.VariantHighest, ffmpeg.VariantLowest:
+	default:
+		add("--variant %q: valid variants are all, first, highest, lowest", c.Variant)
+	}
+	if c.Timeout < 0 {
+		add("--timeout is %s: give a duration ≥ 0", c.Timeout)
+	}
+	if c.Timeout > 0 && c.Timeout < time.Millisecond {
+		add("--timeout is %s: give at least 1ms", c.Timeout)
+	}
+	if c.ReconnectDelayMax < 0 {
+		add("reconnect delay max is %s: give a duration ≥ 0", c.ReconnectDelayMax)
+	}
+	if c.SegmentRetries < 0 {
+		add("segment retries is %d: give a number ≥ 0", c.SegmentRetries)
+	}
+	for _, h := range c.Headers {
+		if _, _, err := ffmpeg.SplitHeader(h); err != nil {
+			add("--header: %v", err)
+		}
+	}
+	if c.StallAfter < 0 {
+		add("stall threshold is %s: give a duration > 0", c.StallAfter)
+	}
+	if c.GracePeriod < 0 {
+		add("grace period is %s: give a duration > 0", c.GracePeriod)
+	}
+	switch c.FFmpegLogLevel {
+	case "", "quiet", "panic", "fatal", "error", "warning", "info", "verbose", "debug", "trace":
+	default:
+		add("FFmpeg log level %q: valid levels are quiet, panic, fatal, error, warning, info, verbose, debug, trace", c.FFmpegLogLevel)
+	}
+	return errors.Join(errs...)
+}
+
+// Preflight checks, before any client starts: the settings, the open-files and process limits
+// and the ephemeral port range for c.Clients, that FFmpeg runs and has an hls demuxer, and
+// that the URL answers with a playlist. Each failed check is one line of the error.
+func Preflight(ctx context.Context, c Config) error {
+	c = c.withDefaults()
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	if err := preflight.Run(preflight.Checks{Clients: c.Clients, FFmpegPath: c.FFmpegPath, URL: c.URL}); err != nil {
+		return err
+	}
+	if _, err := ffmpeg.Detect(ctx, c.FFmpegPath); err != nil {
+		return fmt.Errorf("ffmpeg at %q does not work (%v): install FFmpeg or pass --ffmpeg PATH", c.FFmpegPath, err)
+	}
+	timeout := c.Timeout
+	if timeout <= 0 {
+		timeout = preflightTimeout
+	}
+	return preflight.Playlist(ctx, http.DefaultClient, c.URL, c.UserAgent, c.Headers, timeout)
+}
+
+// CommandLine returns the argv client 0 would run (argv[0] is FFmpeg). It runs FFmpeg to learn
+// its version and options and, for --variant highest|lowest, fetches the master playlist.
+func CommandLine(ctx context.Context, c Config) ([]string, error) {
+	c = c.withDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	argv, _, err := clientArgv(ctx, c)
+	return argv, err
+}
+
+func clientArgv(ctx context.Context, c Config) ([]string, ffmpeg.Capabilities, error) {
+	caps, err := ffmpeg.Detect(ctx, c.FFmpegPath)
+	if err != nil {
+		return nil, caps, fmt.Errorf("detect FFmpeg: %w", err)
+	}
+	u, err := ffmpeg.ResolveVariant(ctx, http.DefaultClient, c.URL, c.Variant, c.UserAgent, c.Headers)
+	if err != nil {
+		return nil, caps, fmt.Errorf("choose the %s variant: %w", c.Variant, err)
+	}
+	argv, err := caps.Args(ffmpeg.ClientOptions{URL: u, Variant: c.Variant, Timeout: c.Timeout,
+		Reconnect: c.Reconnect, ReconnectDelayMax: c.ReconnectDelayMax, SegmentRetries: c.SegmentRetries,
+		UserAgent: c.UserAgent, Headers: c.Headers, LogLevel: c.FFmpegLogLevel})
+	return argv, caps, err
+}
+
+// Run starts c.Clients FFmpeg clients at c.RampRate per second, supervises them and sends their
+// events to sink. It returns when c.Duration has elapsed or ctx is done, after every child is
+// gone: SIGTERM to each client's process group, c.GracePeriod, then SIGKILL. It returns an
+// error only when the swarm cannot start (settings, FFmpeg, variant choice).
+func Run(ctx context.Context, c Config, sink event.Sink) error {
+	c = c.withDefaults()
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	argv, caps, err := clientArgv(ctx, c)
+	if err != nil {
+		return err
+	}
+	c.Logger.Info("swarm starting", "clients", c.Clients, "ffmpeg", caps.Version.String(),
+		"ramp_rate", c.RampRate, "duration", c.Duration, "argv", argv)
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if c.Duration > 0 {
+		runCtx, cancel = context.WithTimeout(ctx, c.Duration)
+		defer cancel()
+	}
+
+	spawner := supervisor.NewSpawner()
+	defer spawner.Close() // after every client has been waited for (wg.Wait below)
+
+	seed := uint64(c.Seed)
+	schedule := ramp.Schedule(c.Clients, c.RampRate, c.RampJitter, rand.New(rand.NewPCG(seed, 0x52414d50)))
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i, at := range schedule {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := time.NewTimer(time.Until(start.Add(at)))
+			select {
+			case <-runCtx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			client := supervisor.Client{
+				Index: i, Argv: argv, Restart: c.Reconnect,
+				Backoff:     supervisor.NewBackoff(c.ReconnectDelayMax, rand.New(rand.NewPCG(seed, uint64(i)+1))),
+				GracePeriod: c.GracePeriod, StallAfter: c.StallAfter,
+				Spawner: spawner, Sink: sink, Logger: c.Logger,
+			}
+			client.Run(runCtx)
+		}()
+	}
+	wg.Wait()
+	c.Logger.Info("swarm stopped", "elapsed", time.Since(start).Round(time.Millisecond))
+	return nil
+}

@@ -1,0 +1,244 @@
+// Package supervisor runs one swarm client's FFmpeg process and keeps it running: own process
+// group, parent-death signal, graceful stop (SIGTERM, grace, SIGKILL) and restart with backoff.
+package supervisor
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/event"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/ffmpeg"
+)
+
+// Exit reasons carried by event.ClientExited.
+const (
+	ReasonClean   = "clean"   // exit status 0
+	ReasonError   = "error"   // non-zero exit status
+	ReasonSignal  = "signal"  // killed by a signal we did not send (other than SIGKILL)
+	ReasonKilled  = "killed"  // SIGKILL we did not send (kill -9, the OOM killer)
+	ReasonStopped = "stopped" // we stopped it: the swarm is ending
+)
+
+// Client describes one supervised client.
+type Client struct {
+	Index int
+	Argv  []string // argv[0] is the program
+	// Restart says whether to start the client again after its process ends (the swarm's
+	// reconnect setting); without it a client runs once.
+	Restart     bool
+	Backoff     *Backoff
+	GracePeriod time.Duration // SIGTERM → SIGKILL
+	StallAfter  time.Duration
+	// HealthyAfter is how long an attempt that received media must stay up to reset the backoff.
+	HealthyAfter time.Duration
+	Spawner      *Spawner
+	Sink         event.Sink
+	Logger       *slog.Logger
+}
+
+// Run starts the client and restarts it until ctx is done (or, without Restart, until its
+// process ends). It returns once the last process has been waited for.
+func (c Client) Run(ctx context.Context) {
+	if c.HealthyAfter <= 0 {
+		c.HealthyAfter = DefaultHealthyAfter
+	}
+	if c.Backoff == nil {
+		c.Backoff = NewBackoff(0, rand.New(rand.NewPCG(uint64(c.Index), 0)))
+	}
+	for attempt := 0; ; attempt++ {
+		healthy := c.runOnce(ctx, attempt)
+		if ctx.Err() != nil || !c.Restart {
+			return
+		}
+		if healthy {
+			c.Backoff.Reset()
+		}
+		delay := c.Backoff.Next()
+		c.Sink.Handle(event.Event{Kind: event.ClientRestartScheduled, Client: c.Index, Attempt: attempt,
+			Time: time.Now(), Elapsed: delay})
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// runOnce runs one process to its end and reports whether the attempt was healthy.
+func (c Client) runOnce(ctx context.Context, attempt int) (healthy bool) {
+	log := c.Logger.With("client", c.Index, "attempt", attempt)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		c.exited(attempt, -1, ReasonError, fmt.Sprintf("progress pipe: %v", err))
+		return false
+	}
+	cmd := exec.Command(c.Argv[0], c.Argv[1:]...)
+	cmd.ExtraFiles = []*os.File{pw} // fd 3 = ffmpeg.ProgressFD
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		pr.Close()
+		pw.Close()
+		c.exited(attempt, -1, ReasonError, fmt.Sprintf("stderr pipe: %v", err))
+		return false
+	}
+	start := time.Now()
+	err = c.Spawner.Start(cmd)
+	pw.Close()
+	if err != nil {
+		pr.Close()
+		log.Error("cannot start ffmpeg", "err", err)
+		c.exited(attempt, -1, ReasonError, fmt.Sprintf("start: %v", err))
+		return false
+	}
+	pid := cmd.Process.Pid
+	c.Sink.Handle(event.Event{Kind: event.ClientStarted, Client: c.Index, Attempt: attempt, Time: start})
+	log.Debug("ffmpeg started", "pid", pid)
+
+	sess := ffmpeg.NewSession(c.Index, attempt, start, c.StallAfter, c.Sink)
+	var readers sync.WaitGroup
+	tail := &lastLines{}
+	readers.Add(2)
+	go func() {
+		defer readers.Done()
+		readLines(stderr, func(line string) {
+			sess.LogLine(line, time.Now())
+			tail.add(line)
+		})
+	}()
+	go func() {
+		defer readers.Done()
+		defer pr.Close()
+		_ = ffmpeg.ReadProgress(pr, func(p ffmpeg.Progress) { sess.Progress(p, time.Now()) })
+	}()
+
+	// Stop: SIGTERM to the group on ctx done, SIGKILL to the group after the grace period.
+	var reaped, stopping atomic.Bool
+	waitDone := make(chan struct{})
+	go func() {
+		ticker := time.NewTicker(time.Second)
+		defer ticker.Stop()
+		for {
+			select {
+			case <-waitDone:
+				return
+			case now := <-ticker.C:
+				sess.Tick(now)
+			case <-ctx.Done():
+				stopping.Store(true)
+				signalGroup(pid, syscall.SIGTERM, &reaped)
+				grace := time.NewTimer(c.GracePeriod)
+				select {
+				case <-waitDone:
+					grace.Stop()
+				case <-grace.C:
+					log.Warn("ffmpeg ignored SIGTERM for the grace period; sending SIGKILL", "pid", pid, "grace", c.GracePeriod)
+					signalGroup(pid, syscall.SIGKILL, &reaped)
+				}
+				return
+			}
+		}
+	}()
+
+	readers.Wait() // pipes reach EOF when the process (and anything it forked) is gone
+	_ = cmd.Wait() // the exit status is read from ProcessState
+	reaped.Store(true)
+	close(waitDone)
+	now := time.Now()
+	sess.Close(now)
+
+	code, reason := classify(cmd.ProcessState, stopping.Load())
+	if reason == ReasonError || reason == ReasonSignal || reason == ReasonKilled {
+		log.Info("ffmpeg exited", "reason", reason, "status", code, "uptime", now.Sub(start).Round(time.Millisecond), "last", tail.String())
+	} else {
+		log.Debug("ffmpeg exited", "reason", reason, "status", code, "uptime", now.Sub(start).Round(time.Millisecond))
+	}
+	c.Sink.Handle(event.Event{Kind: event.ClientExited, Client: c.Index, Attempt: attempt, Time: now,
+		Status: code, Reason: reason})
+	return sess.GotFirstSegment() && now.Sub(start) >= c.HealthyAfter
+}
+
+func (c Client) exited(attempt, code int, reason, why string) {
+	c.Logger.Error("client failed", "client", c.Index, "attempt", attempt, "err", why)
+	c.Sink.Handle(event.Event{Kind: event.ClientExited, Client: c.Index, Attempt: attempt, Time: time.Now(),
+		Status: code, Reason: reason})
+}
+
+// signalGroup signals the process group led by pid, unless the leader was already reaped (then
+// the group id may belong to someone else).
+func signalGroup(pid int, sig syscall.Signal, reaped *atomic.Bool) {
+	if reaped.Load() {
+		return
+	}
+	_ = syscall.Kill(-pid, sig)
+}
+
+// classify turns a process's end into an exit status (-1 for a signal) and a reason.
+func classify(ps *os.ProcessState, stopping bool) (int, string) {
+	if ps == nil {
+		return -1, ReasonError
+	}
+	code := ps.ExitCode()
+	if stopping {
+		return code, ReasonStopped
+	}
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		if ws.Signal() == syscall.SIGKILL {
+			return -1, ReasonKilled
+		}
+		return -1, ReasonSignal
+	}
+	if code == 0 {
+		return 0, ReasonClean
+	}
+	return code, ReasonError
+}
+
+// readLines calls fn for each line of r; over-long lines are cut, and r is drained to EOF.
+func readLines(r io.Reader, fn func(string)) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), 1<<20)
+	for sc.Scan() {
+		fn(sc.Text())
+	}
+	_, _ = io.Copy(io.Discard, r)
+}
+
+// lastLines keeps the last few warning/error lines of a process, for the exit log.
+type lastLines struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *lastLines) add(line string) {
+	e := ffmpeg.ParseLogLine(line)
+	switch e.Level {
+	case "warning", "error", "fatal", "panic":
+	default:
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, line)
+	if len(l.lines) > 3 {
+		l.lines = l.lines[len(l.lines)-3:]
+	}
+}
+
+func (l *lastLines) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return fmt.Sprint(l.lines)
+}
