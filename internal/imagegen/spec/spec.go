@@ -79,6 +79,7 @@ type User struct {
 	Name string `json:"name"`
 	UID  int    `json:"uid"`
 	GID  int    `json:"gid"`
+	// Home is created owned by the user; "" means /var/empty (root-owned, read-only).
 	Home string `json:"home,omitempty"`
 }
 
@@ -132,9 +133,6 @@ func (s *Spec) SetDefaults() {
 	}
 	if s.User.Name == "" {
 		s.User.Name = "user" + strconv.Itoa(s.User.UID)
-	}
-	if s.User.Home == "" {
-		s.User.Home = "/"
 	}
 	if s.WorkingDir == "" {
 		s.WorkingDir = "/"

@@ -137,7 +137,7 @@ func TestApplyOverrides(t *testing.T) {
 	if s.Labels["swarm.profile"] != "gentle" || s.Labels["k"] != "v" {
 		t.Errorf("labels = %v", s.Labels)
 	}
-	if s.User != (User{Name: "app", UID: 1000, GID: 1000, Home: "/"}) {
+	if s.User != (User{Name: "app", UID: 1000, GID: 1000}) {
 		t.Errorf("user = %+v", s.User)
 	}
 	if s.Entrypoint[0] != "/bin/other" || s.MaxLayers != 50 || s.Healthcheck.Test[2] != "healthcheck" {
