@@ -1,9 +1,74 @@
 package main
 
-// PLACEHOLDER: replaced by the issue that owns the healthcheck subcommand.
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"time"
 
-import "github.com/spf13/cobra"
+	"github.com/spf13/cobra"
+
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/healthcheck"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/config"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/loadtest"
+)
+
+// healthcheckEnvPrefix prefixes the healthcheck's flags in the environment: SWARM_HEALTHCHECK_URL.
+const healthcheckEnvPrefix = "SWARM_HEALTHCHECK_"
 
 func newHealthcheckCmd() *cobra.Command {
-	return &cobra.Command{Use: "healthcheck", Hidden: true}
+	var (
+		url     string
+		timeout time.Duration
+	)
+	unhealthy := func(err error) error { return &loadtest.Error{Code: 1, Err: err} }
+	cmd := &cobra.Command{
+		Use:   "healthcheck [--url URL] [--timeout D]",
+		Short: "Exit 0 if the swarm's health endpoint answers 2xx, else 1 (for exec-form container healthchecks)",
+		Long: `healthcheck GETs a health endpoint and exits 0 when it answers 2xx within --timeout, 1
+otherwise (also for invalid flags: Docker reserves exit code 2). It needs no curl and no shell,
+so images built FROM scratch can use it: ["CMD", "/bin/go-ffmpeg-hls-swarm", "healthcheck"].
+
+The default URL is http://127.0.0.1:PORT/healthz, where PORT is $SWARM_METRICS_PORT,
+$METRICS_PORT or 9100 — the same port the swarm serves metrics on. --url and --timeout can also
+come from SWARM_HEALTHCHECK_URL and SWARM_HEALTHCHECK_TIMEOUT.`,
+		Example: `  go-ffmpeg-hls-swarm healthcheck
+  go-ffmpeg-hls-swarm healthcheck --url http://127.0.0.1:9100/readyz --timeout 2s
+  # Dockerfile / OCI config: HEALTHCHECK CMD ["/bin/go-ffmpeg-hls-swarm", "healthcheck"]`,
+		Args:          cobra.NoArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			sources, err := config.ApplyEnv(cmd.Flags(), healthcheckEnvPrefix, os.LookupEnv)
+			if err != nil {
+				return unhealthy(err)
+			}
+			if sources["url"] == "default" {
+				url = defaultHealthURL()
+			}
+			if timeout <= 0 {
+				return unhealthy(fmt.Errorf("--timeout %s: must be above 0", timeout))
+			}
+			if err := healthcheck.Probe(cmd.Context(), url, timeout); err != nil {
+				return unhealthy(err)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&url, "url", "http://127.0.0.1:9100/healthz", "health endpoint to GET")
+	cmd.Flags().DurationVar(&timeout, "timeout", 2*time.Second, "give up after this long")
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return unhealthy(err) })
+	return cmd
+}
+
+// defaultHealthURL follows the swarm's metrics port from the environment.
+func defaultHealthURL() string {
+	port := strconv.Itoa(config.DefaultMetricsPort)
+	for _, name := range []string{config.EnvName(config.EnvPrefix, "metrics-port"), "METRICS_PORT"} {
+		if v, ok := os.LookupEnv(name); ok && v != "" {
+			port = v
+			break
+		}
+	}
+	return "http://127.0.0.1:" + port + "/healthz"
 }

@@ -77,6 +77,7 @@ func AddFlags(fs *pflag.FlagSet, s *Settings) {
 	fs.DurationVar(&s.GracePeriod, "grace-period", DefaultGrace, "at stop, how long clients get after SIGTERM before SIGKILL")
 	fs.IntVar(&s.MetricsPort, "metrics-port", DefaultMetricsPort, "port of /metrics, /healthz and /readyz on all interfaces")
 	fs.StringVar(&s.MetricsAddr, "metrics-addr", "", "HOST:PORT of the metrics server (overrides --metrics-port)")
+	fs.DurationVar(&s.MetricsLinger, "metrics-linger", 0, "keep serving /metrics this long after the run ends, for a final scrape (a signal ends it early)")
 	fs.StringVar(&s.LogLevel, "log-level", "", "log level: "+strings.Join(LogLevels, "|")+" (profile default: info)")
 	fs.StringVar(&s.LogFormat, "log-format", DefaultLogFormat, "log format: "+strings.Join(LogFormats, "|"))
 	fs.StringArrayVar(&s.Thresholds, "threshold", nil, "pass/fail condition such as 'error_rate<0.01' or 'startup_p95<3s' (repeatable)")

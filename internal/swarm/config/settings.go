@@ -4,6 +4,7 @@ package config
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/url"
@@ -34,6 +35,7 @@ type Settings struct {
 	GracePeriod       time.Duration
 	MetricsPort       int
 	MetricsAddr       string // host:port; overrides MetricsPort when set
+	MetricsLinger     time.Duration
 	LogLevel          string
 	LogFormat         string
 	Thresholds        []string
@@ -90,6 +92,8 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("--grace-period %s: must be above 0", s.GracePeriod)
 	case s.MetricsAddr == "" && (s.MetricsPort < 1 || s.MetricsPort > 65535):
 		return fmt.Errorf("--metrics-port %d: must be 1..65535", s.MetricsPort)
+	case s.MetricsLinger < 0:
+		return fmt.Errorf("--metrics-linger %s: must not be negative", s.MetricsLinger)
 	case s.FFmpegPath == "":
 		return fmt.Errorf("--ffmpeg is empty: name the ffmpeg program or its path")
 	}
@@ -162,7 +166,7 @@ func (s Settings) LogAttrs() []any {
 		"ramp_jitter", s.RampJitter, "duration", s.Duration, "variant", s.Variant, "ffmpeg", s.FFmpegPath,
 		"timeout", s.Timeout, "reconnect", s.Reconnect, "reconnect_delay_max", s.ReconnectDelayMax,
 		"segment_retries", s.SegmentRetries, "user_agent", s.UserAgent, "headers", len(s.Headers),
-		"stall_after", s.StallAfter, "grace_period", s.GracePeriod, "metrics_addr", s.ListenAddr(),
+		"stall_after", s.StallAfter, "grace_period", s.GracePeriod, "metrics_addr", s.ListenAddr(), "metrics_linger", s.MetricsLinger,
 		"log_level", s.LogLevel, "log_format", s.LogFormat, "thresholds", s.Thresholds,
 		"summary_json", s.SummaryJSON, "check", s.Check,
 	}
@@ -178,4 +182,13 @@ func (s Settings) LogAttrs() []any {
 		from = append(from, n, s.Sources[n])
 	}
 	return []any{slog.Group("settings", values...), slog.Group("from", from...)}
+}
+
+// NewLogger returns the run's logger: text or JSON on w at the settings' level.
+func (s Settings) NewLogger(w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: s.SlogLevel()}
+	if s.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }

@@ -1,0 +1,198 @@
+// Package loadtest runs one swarm load test from effective settings to verdict: preflight,
+// metrics server, engine, summary, thresholds, and the process exit code.
+package loadtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/config"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/event"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/metrics"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/orchestrator"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/report"
+)
+
+// Exit codes of a swarm run (docs/reference/cli.md lists them for users).
+const (
+	// ExitOK: the run ended (its duration passed, or SIGINT/SIGTERM stopped it) and every
+	// threshold passed; with --check, the one client passed; --print-cmd printed.
+	ExitOK = 0
+	// ExitThresholds: the run ended but a threshold failed (or --check failed).
+	ExitThresholds = 1
+	// ExitUsage: a flag, environment variable, profile, threshold or URL is invalid. No client started.
+	ExitUsage = 2
+	// ExitPreflight: this machine or the origin is not ready (ffmpeg missing or unusable, URL
+	// unreachable, ulimits too low, metrics port taken). No client started.
+	ExitPreflight = 3
+	// ExitRuntime: the run failed while running, or its summary could not be written.
+	ExitRuntime = 4
+)
+
+// checkThresholds decide --check: the one client got segments, saw no error and never restarted.
+var checkThresholds = []string{"segments>=1", "errors==0", "restarts==0"}
+
+// Options are what a run needs besides its settings.
+type Options struct {
+	Stdout  io.Writer
+	Logger  *slog.Logger
+	Version string
+	// OnMetrics, if set, is called with the metrics server's address once it listens.
+	OnMetrics func(addr string)
+}
+
+// Error is an error with the exit code it should end the process with.
+type Error struct {
+	Code int
+	Err  error
+}
+
+func (e *Error) Error() string { return e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+func fail(code int, err error) (int, error) { return code, &Error{Code: code, Err: err} }
+
+// EngineConfig maps settings to the engine's configuration.
+func EngineConfig(s config.Settings, logger *slog.Logger) orchestrator.Config {
+	return orchestrator.Config{
+		URL: s.URL, Clients: s.Clients, RampRate: s.RampRate, RampJitter: s.RampJitter, Duration: s.Duration,
+		Variant: s.Variant, FFmpegPath: s.FFmpegPath, Timeout: s.Timeout, Reconnect: s.Reconnect,
+		ReconnectDelayMax: s.ReconnectDelayMax, SegmentRetries: s.SegmentRetries, UserAgent: s.UserAgent,
+		Headers: s.Headers, StallAfter: s.StallAfter, GracePeriod: s.GracePeriod,
+		FFmpegLogLevel: s.FFmpegLogLevel, Logger: logger, Seed: s.Seed,
+	}
+}
+
+// Run runs the load test the settings describe and returns the process exit code. A non-nil
+// error is the one line to show the user (its code is the returned code). ctx ending (SIGINT or
+// SIGTERM) stops the swarm gracefully; the summary is still printed.
+func Run(ctx context.Context, s config.Settings, o Options) (int, error) {
+	log := o.Logger
+	exprs := s.Thresholds
+	if s.Check {
+		exprs = append(append([]string{}, checkThresholds...), exprs...)
+	}
+	thresholds, err := report.ParseThresholds(exprs)
+	if err != nil {
+		return fail(ExitUsage, fmt.Errorf("--threshold: %w", err))
+	}
+	if s.SummaryJSON != "" {
+		if err := report.CheckJSONPath(s.SummaryJSON); err != nil {
+			return fail(ExitUsage, err)
+		}
+	}
+	ec := EngineConfig(s, log)
+	if err := ec.Validate(); err != nil {
+		return fail(ExitUsage, err)
+	}
+	if s.PrintCmd {
+		argv, err := orchestrator.CommandLine(ctx, ec)
+		if err != nil {
+			return fail(ExitPreflight, err)
+		}
+		fmt.Fprintln(o.Stdout, ShellQuote(argv))
+		return ExitOK, nil
+	}
+	log.Info("effective settings", s.LogAttrs()...)
+	if err := orchestrator.Preflight(ctx, ec); err != nil {
+		return fail(ExitPreflight, err)
+	}
+
+	col := metrics.New(o.Version)
+	col.SetTarget(s.Clients)
+	if !s.Check {
+		srv, err := metrics.Listen(s.ListenAddr(), col)
+		if err != nil {
+			return fail(ExitPreflight, err)
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			if err := srv.Shutdown(sctx); err != nil {
+				log.Warn("metrics server stop", "err", err)
+			}
+		}()
+		log.Info("metrics listening", "addr", srv.Addr().String(), "paths", "/metrics /healthz /readyz")
+		if o.OnMetrics != nil {
+			o.OnMetrics(srv.Addr().String())
+		}
+	}
+
+	started := time.Now()
+	runErr := orchestrator.Run(ctx, ec, event.Sink(col))
+	ended := time.Now()
+	interrupted := ctx.Err() != nil
+	if interrupted && errors.Is(runErr, context.Canceled) {
+		runErr = nil
+	}
+	if interrupted {
+		log.Info("stopped by signal", "after", ended.Sub(started).Round(time.Millisecond))
+	}
+
+	snap, err := col.Snapshot()
+	if err != nil {
+		return fail(ExitRuntime, err)
+	}
+	sum := report.New(report.Run{URL: s.URL, Version: o.Version, Started: started, Ended: ended, Interrupted: interrupted}, snap, thresholds)
+	if err := sum.WriteTable(o.Stdout); err != nil {
+		return fail(ExitRuntime, fmt.Errorf("print summary: %w", err))
+	}
+	if s.SummaryJSON != "" {
+		if err := sum.WriteJSONFile(s.SummaryJSON); err != nil {
+			return fail(ExitRuntime, err)
+		}
+	}
+	if s.Check {
+		verdict := "PASS"
+		if !sum.Pass {
+			verdict = "FAIL"
+		}
+		fmt.Fprintf(o.Stdout, "check: %s (%s)\n", verdict, strings.Join(checkThresholds, ", "))
+	}
+	if s.MetricsLinger > 0 && !s.Check && !interrupted {
+		log.Info("run over; metrics stay up for a final scrape", "linger", s.MetricsLinger)
+		t := time.NewTimer(s.MetricsLinger)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	if runErr != nil {
+		return fail(ExitRuntime, fmt.Errorf("swarm run: %w", runErr))
+	}
+	if !sum.Pass {
+		return fail(ExitThresholds, errors.New(failedSummary(sum)))
+	}
+	return ExitOK, nil
+}
+
+func failedSummary(sum report.Summary) string {
+	var failed []string
+	for _, r := range sum.Thresholds {
+		if !r.Pass {
+			failed = append(failed, r.Threshold)
+		}
+	}
+	return "thresholds failed: " + strings.Join(failed, ", ")
+}
+
+// ShellQuote joins argv into one line a POSIX shell reads back as the same words.
+func ShellQuote(argv []string) string {
+	out := make([]string, len(argv))
+	for i, a := range argv {
+		if a != "" && strings.IndexFunc(a, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=@%+,", r))
+		}) < 0 {
+			out[i] = a
+			continue
+		}
+		out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	return strings.Join(out, " ")
+}
