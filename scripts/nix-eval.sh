@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# Evaluates this flake without nixpkgs: read-only copies of nixpkgs.lib, microvm.nix,
+# flake-utils and nix-systems replace the inputs (--override-input), and a generated stub
+# nixpkgs (scripts/nix-eval/: lib = the real nixpkgs.lib, builders = raw derivations that record
+# their arguments, nixosSystem = lib.evalModules over stub NixOS option declarations) stands in
+# for nixpkgs. What it proves and what it cannot: docs/explanation/nix.md.
+#
+# Usage: scripts/nix-eval.sh [SRC]
+#   SRC (default /tmp/nixsrc) holds plain source trees nixpkgs.lib/ microvm/ flake-utils/ systems/
+#   (e.g. `git archive` of the fetched repositories); each can also be given as NIXPKGS_LIB,
+#   MICROVM, FLAKE_UTILS, NIX_SYSTEMS. Needs nix (2.8 works) with flakes, jq, git.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+src=${1:-/tmp/nixsrc}
+NIXPKGS_LIB=${NIXPKGS_LIB:-$src/nixpkgs.lib}
+MICROVM=${MICROVM:-$src/microvm}
+FLAKE_UTILS=${FLAKE_UTILS:-$src/flake-utils}
+NIX_SYSTEMS=${NIX_SYSTEMS:-$src/systems}
+for d in "$NIXPKGS_LIB/lib" "$MICROVM/nixos-modules" "$FLAKE_UTILS/lib.nix" "$NIX_SYSTEMS/default.nix"; do
+  [ -e "$d" ] || { echo "nix-eval: $d is missing: fetch the inputs (see docs/explanation/nix.md)" >&2; exit 2; }
+done
+
+work=$(mktemp -d /tmp/nix-eval.XXXXXX)
+trap 'chmod -R u+w "$work" 2>/dev/null || true; rm -rf "$work"' EXIT
+
+# The stub nixpkgs: the templates plus the real lib.
+cp -r scripts/nix-eval "$work/nixpkgs"
+rm -rf "$work/nixpkgs/check"
+cp -r "$NIXPKGS_LIB/lib" "$work/nixpkgs/lib"
+mkdir -p "$work/spectrum" && echo "stub for microvm's spectrum input" >"$work/spectrum/README"
+# This repository as it is on disk (tracked and untracked, not ignored) files.
+mkdir -p "$work/project"
+git ls-files -z -co --exclude-standard | tar --null --ignore-failed-read -T - -cf - 2>/dev/null | tar -x -C "$work/project"
+# The image specs nix/per-system.nix names must exist (imagegen reads them at build time).
+for spec in go-ffmpeg-hls-swarm swarm-client test-origin test-origin-enhanced; do
+  if [ ! -f "profiles/images/$spec.json" ]; then
+    echo "WARN profiles/images/$spec.json is missing: evaluating with a placeholder (a real build would fail)"
+    mkdir -p "$work/project/profiles/images"
+    echo "{\"name\": \"placeholder-$spec\"}" >"$work/project/profiles/images/$spec.json"
+  fi
+done
+# The scenario flake.
+mkdir -p "$work/check"
+cp scripts/nix-eval/check/flake.nix "$work/check/flake.nix"
+
+common=(--option substituters '' --option flake-registry '' --no-write-lock-file)
+flake=(--override-input nixpkgs "path:$work/nixpkgs"
+  --override-input systems "path:$NIX_SYSTEMS"
+  --override-input flake-utils "path:$FLAKE_UTILS"
+  --override-input microvm "path:$MICROVM"
+  --override-input microvm/spectrum "path:$work/spectrum")
+check=(--override-input project "path:$work/project"
+  --override-input project/nixpkgs "path:$work/nixpkgs"
+  --override-input project/systems "path:$NIX_SYSTEMS"
+  --override-input project/flake-utils "path:$FLAKE_UTILS"
+  --override-input project/microvm "path:$MICROVM"
+  --override-input project/microvm/spectrum "path:$work/spectrum"
+  --override-input nixpkgs "path:$work/nixpkgs"
+  --override-input microvm "path:$MICROVM")
+ev() { nix eval "${common[@]}" "${flake[@]}" "path:$work/project#$1" "${@:2}" 2>"$work/err"; }
+evc() { nix eval "${common[@]}" "${check[@]}" "path:$work/check#$1" "${@:2}" 2>"$work/err"; }
+
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok   $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL $*"; [ -s "$work/err" ] && sed 's/^/     /' "$work/err" | tail -n 8; return 0; }
+same() { # name expected actual
+  if [ "$2" = "$3" ]; then ok "$1"; else bad "$1"; diff <(echo "$2" | jq -S .) <(echo "$3" | jq -S .) | sed 's/^/     /' | head -n 20; fi
+}
+
+echo "nix: $(nix --version); nixpkgs.lib $(nix eval --raw --impure --expr "(import $NIXPKGS_LIB/lib).trivial.release")"
+
+# 1. Profile lists, as Nix reads them, against jq's reading of the same files.
+origins=$(jq -c '[.profiles[].name]' profiles/origin.json)
+swarms=$(jq -c '[.profiles[].name]' profiles/swarm.json)
+same "lib.originProfileNames = profiles/origin.json" "$origins" "$(ev lib.originProfileNames --json)"
+same "lib.swarmProfileNames = profiles/swarm.json" "$swarms" "$(ev lib.swarmProfileNames --json)"
+
+# 2. Every generated attribute name on all four systems, against names built here from the JSON.
+images='["go-ffmpeg-hls-swarm-container","swarm-client-container","test-origin-container"]'
+expect() { # kind system
+  jq -nc --argjson o "$origins" --argjson s "$swarms" --argjson i "$images" --arg kind "$1" --arg sys "$2" '
+    ($sys | endswith("-linux")) as $linux
+    | ([$o[] | "test-origin-\(.)"] + [$s[] | "swarm-client-\(.)"]) as $runners
+    | ([$o[] | "test-origin-vm-\(.)"] + ["test-origin-vm"]) as $vms
+    | ($i + ["test-origin-container-enhanced"]) as $allimg
+    | if $kind == "packages" then
+        ["default","go-ffmpeg-hls-swarm","imagegen","test-origin","swarm-client"] + $runners + $i
+        + (if $linux then ["test-origin-container-enhanced","test-origin-iso","test-origin-iso-cloud-init"] + $vms else [] end)
+      elif $kind == "apps" then
+        ["default","up","imagegen","generate-completion","test-origin","swarm-client"] + $runners
+        + [$allimg[] | "load-\(.)", "push-\(.)"] + $vms
+      elif $kind == "checks" then ["gofmt","vet","unit-tests","shellcheck","nix-eval"]
+      elif $kind == "legacyPackages" then ["checks-quick","checks-build","checks-full"]
+      elif $kind == "devShells" then ["default"]
+      else [] end | sort'
+}
+for sys in x86_64-linux aarch64-linux x86_64-darwin aarch64-darwin; do
+  for kind in packages apps checks legacyPackages devShells; do
+    same "$kind.$sys names" "$(expect "$kind" "$sys")" "$(ev "$kind.$sys" --json --apply 'x: builtins.sort builtins.lessThan (builtins.attrNames x)')"
+  done
+  if ev "formatter.$sys.name" --raw >/dev/null; then ok "formatter.$sys"; else bad "formatter.$sys"; fi
+done
+
+# 3. Instantiate (no build) every package and app program; the NixOS-based ones use the stub
+#    nixosSystem. The MicroVM runners need microvm.nix's whole guest module over real NixOS
+#    modules: reported, not expected to evaluate here.
+for sys in x86_64-linux aarch64-linux x86_64-darwin aarch64-darwin; do
+  filter='ps: builtins.mapAttrs (n: p: p.drvPath) (removeAttrs ps (builtins.filter (n: builtins.substring 0 14 n == "test-origin-vm") (builtins.attrNames ps)))'
+  if n=$(ev "packages.$sys" --json --apply "$filter" | jq length); then ok "packages.$sys: $n drvPaths (MicroVMs excepted)"; else bad "packages.$sys drvPaths"; fi
+  afilter='as: builtins.mapAttrs (n: a: assert a.type == "app" && a.meta.description != ""; a.program) (removeAttrs as (builtins.filter (n: builtins.substring 0 14 n == "test-origin-vm") (builtins.attrNames as)))'
+  if out=$(ev "apps.$sys" --json --apply "$afilter"); then
+    if echo "$out" | jq -e 'all(.[]; startswith("/nix/store/"))' >/dev/null; then ok "apps.$sys: $(echo "$out" | jq length) programs in the store (MicroVMs excepted)"; else bad "apps.$sys program outside the store"; fi
+  else bad "apps.$sys programs"; fi
+  case $sys in
+    *-darwin)
+      if ev "apps.$sys.test-origin-vm.program" --raw >/dev/null; then ok "apps.$sys.test-origin-vm is a stand-in"; else bad "apps.$sys.test-origin-vm stand-in"; fi ;;
+    *-linux)
+      if ev "packages.$sys.test-origin-vm-default.drvPath" --raw >/dev/null; then ok "packages.$sys.test-origin-vm-default evaluates";
+      else echo "n/a  packages.$sys.test-origin-vm-default: microvm's runner needs real NixOS modules ($(grep -m1 -o "error: .*" "$work/err" | cut -c1-100))"; fi ;;
+  esac
+  # checks.nix-eval instantiates every package, the MicroVMs too: on Linux it shares their fate.
+  case $sys in *-linux) skip='[ "nix-eval" ]' ;; *) skip='[ ]' ;; esac
+  if ev "checks.$sys" --json --apply "cs: builtins.mapAttrs (n: c: c.drvPath) (removeAttrs cs $skip)" >/dev/null; then ok "checks.$sys instantiate (except $skip)"; else bad "checks.$sys instantiate"; fi
+done
+
+# 4. What the wiring passes on (recorded arguments of the stub builders, x86_64-linux).
+rec() { ev "packages.x86_64-linux.$1.recorded" --raw; }
+go=$(rec go-ffmpeg-hls-swarm)
+same "buildGoModule subPackages" '["cmd/go-ffmpeg-hls-swarm"]' "$(echo "$go" | jq -c .subPackages)"
+same "buildGoModule env.CGO_ENABLED" '0' "$(echo "$go" | jq -c .env.CGO_ENABLED)"
+same "buildGoModule vendorHash = nix/vendor-hash" "\"$(cat nix/vendor-hash)\"" "$(echo "$go" | jq -c .vendorHash)"
+if echo "$go" | jq -e '.ldflags | any(startswith("-X github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/version.Version="))' >/dev/null; then ok "version ldflags"; else bad "version ldflags"; fi
+same "meta.mainProgram" '"go-ffmpeg-hls-swarm"' "$(ev packages.x86_64-linux.default.meta.mainProgram --json)"
+same "imagegen meta.mainProgram" '"imagegen"' "$(ev packages.x86_64-linux.imagegen.meta.mainProgram --json)"
+if rec test-origin-low-latency | jq -e '.text | contains("go-ffmpeg-hls-swarm origin --profile low-latency")' >/dev/null; then ok "test-origin-low-latency runs origin --profile low-latency"; else bad "test-origin-low-latency text"; fi
+if rec swarm-client-burst | jq -e '.text | contains("go-ffmpeg-hls-swarm --profile burst")' >/dev/null; then ok "swarm-client-burst runs --profile burst"; else bad "swarm-client-burst text"; fi
+img=$(rec go-ffmpeg-hls-swarm-container)
+if echo "$img" | jq -e '.buildCommand | gsub("\\\\\n"; "") | test("imagegen .*build.*--spec /nix/store/[a-z0-9]{32}-go-ffmpeg-hls-swarm.json.*--arch.*amd64.*--closure-file \"\\$closure\" --output \"docker-archive:\\$out\"")' >/dev/null; then ok "mkImage: imagegen build --spec … --arch amd64 … --closure-file … --output docker-archive:\$out"; else bad "mkImage command"; echo "$img" | jq -r .buildCommand | sed 's/^/     /'; fi
+same "aarch64-darwin images hold aarch64-linux binaries (arch arm64)" '"arm64"' "$(ev packages.aarch64-darwin.test-origin-container.arch --json)"
+enh=$(ev packages.x86_64-linux.test-origin-container-enhanced.recorded --raw)
+if echo "$enh" | jq -e '.buildCommand | test("--entrypoint .*-nixos-system-hls-origin/init")' >/dev/null; then ok "enhanced container: entrypoint <toplevel>/init"; else bad "enhanced container entrypoint"; fi
+iso=$(ev packages.x86_64-linux.test-origin-iso-cloud-init.recorded --raw)
+same "ISO: EFI+USB bootable, volume id" '{"makeEfiBootable":true,"makeUsbBootable":true,"volumeID":"HLS_ORIGIN"}' "$(echo "$iso" | jq -c .isoImage)"
+same "ISO: openssh settings" '{"KbdInteractiveAuthentication":false,"PasswordAuthentication":false,"PermitRootLogin":"prohibit-password"}' "$(echo "$iso" | jq -c '.openssh.settings')"
+same "ISO cloud-init variant enables cloud-init" '{"enable":true,"network":{"enable":true}}' "$(echo "$iso" | jq -c '."cloud-init"')"
+same "ISO file name" '"hls-origin-default-cloud-init.iso"' "$(ev packages.x86_64-linux.test-origin-iso-cloud-init.name --json)"
+if ev apps.x86_64-linux.up.program --raw >/dev/null && rec_up=$(nix eval "${common[@]}" "${flake[@]}" "path:$work/project#apps.x86_64-linux.up.program" --raw 2>/dev/null); then ok "apps.up program $rec_up"; else bad "apps.up"; fi
+
+# 5. The NixOS module through lib.evalModules (stub option declarations), and microvm.nix's
+#    real option declarations + assertions for the MicroVM module.
+res=$(evc result --json) || { bad "scenario flake"; res='{}'; }
+want="/nix/store/STORE-go-ffmpeg-hls-swarm-0.1.0/bin/go-ffmpeg-hls-swarm origin --profile low-latency --port 9000 --dir /run/hls-origin"
+same "module ExecStart" "$(jq -nc --arg w "$want" '$w')" "$(echo "$res" | jq -c '.module.execStart | sub("/nix/store/[a-z0-9]{32}-"; "/nix/store/STORE-")')"
+same "module unit PATH has ffmpeg and nginx" '["ffmpeg-full","nginx"]' "$(echo "$res" | jq -c .module.path)"
+same "module firewall opens the origin port" '[9000]' "$(echo "$res" | jq -c .module.firewall)"
+same "node exporter" '{"enable":true,"openFirewall":true,"port":9100}' "$(echo "$res" | jq -c .module.nodeExporter)"
+same "nginx exporter scrapes the origin's stub_status" '{"enable":true,"openFirewall":true,"port":9113,"scrapeUri":"http://127.0.0.1:9000/nginx_status"}' "$(echo "$res" | jq -c .module.nginxExporter)"
+same "module defaults: no unit when disabled, profile default" '[true,"default"]' "$(echo "$res" | jq -c '[.module.disabledHasNoUnit, .module.defaultProfile]')"
+same "module package defaults to the flake's package" '"go-ffmpeg-hls-swarm-0.1.0"' "$(echo "$res" | jq -c .module.packageName)"
+same "microvm (user): qemu, forwards 8080/9100/9113, no failed assertion" \
+  '{"failed":[],"fwd":[8080,9100,9113],"hv":"qemu","if":[{"id":"usernet","mac":"02:48:4c:53:00:01","type":"user"}]}' \
+  "$(echo "$res" | jq -cS '.vmUser | {hv: .hypervisor, if: .interfaces, fwd: [.forwardPorts[].host.port], failed: .failedAssertions}')"
+same "microvm (tap): TAP interface, no forwards, no failed assertion" \
+  '{"failed":[],"fwd":[],"if":[{"id":"hls-origin0","mac":"02:48:4c:53:00:02","type":"tap"}]}' \
+  "$(echo "$res" | jq -cS '.vmTap | {if: .interfaces, fwd: .forwardPorts, failed: .failedAssertions}')"
+same "microvm shares the host store read-only (9p)" '[{"mountPoint":"/nix/.ro-store","proto":"9p","source":"/nix/store","tag":"ro-store"}]' "$(echo "$res" | jq -cS .vmUser.shares)"
+
+# 6. An unknown profile fails evaluation with the list of valid profiles.
+valid=$(jq -r '[.profiles[].name] | join(", ")' profiles/origin.json)
+if ! evc unknownLibProfile >/dev/null && grep -q "unknown origin profile \"no-such-profile\": valid profiles are $valid" "$work/err"; then ok "nix/lib.nix originProfile throws with the valid list"; else bad "lib unknown profile"; fi
+if ! evc unknownModuleProfile >/dev/null && grep -q 'no-such-profile' "$work/err" && grep -q '"tap-logged"' "$work/err"; then ok "services.hls-origin.profile = unknown fails with the valid list"; else bad "module unknown profile"; fi
+
+echo "nix-eval: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,3 @@
+# TEST ONLY — stands in for nixpkgs' nixos/modules/virtualisation/docker-image.nix.
+{ ... }:
+{ }

@@ -1,0 +1,194 @@
+# TEST ONLY — stub package set: each builder returns a raw derivation whose `recorded` attribute
+# is the JSON of the arguments it was called with (functions dropped), so tests can read them.
+{ lib, system }:
+let
+  clean =
+    v:
+    if builtins.isFunction v then
+      "<function>"
+    else if lib.isDerivation v then
+      "${v}"
+    else if builtins.isAttrs v then
+      lib.mapAttrs (_: clean) (builtins.removeAttrs v [ "passthru" ])
+    else if builtins.isList v then
+      map clean v
+    else if builtins.isPath v then
+      "${v}"
+    else
+      v;
+
+  raw =
+    {
+      name,
+      kind,
+      args ? { },
+      script ? "",
+      passthru ? { },
+      meta ? { },
+    }:
+    let
+      drv = derivation {
+        inherit name system;
+        builder = "/bin/sh";
+        args = [
+          "-c"
+          ''
+            echo "$recorded" >/dev/null
+            ${if script == "" then ''echo "$kind" > $out'' else script}
+          ''
+        ];
+        inherit kind;
+        recorded = builtins.toJSON (clean args);
+      };
+    in
+    drv // passthru // { inherit meta passthru; };
+
+  tool =
+    name:
+    raw {
+      inherit name;
+      kind = "package";
+      meta.mainProgram = name;
+      script = ''
+        /bin/mkdir -p $out/bin
+        printf '#!/bin/sh\necho stub ${name} "$@"\n' > $out/bin/${name}
+        /bin/chmod +x $out/bin/${name}
+      '';
+    };
+
+  pkgs = {
+    inherit lib system;
+    stdenv = {
+      hostPlatform = lib.systems.elaborate system;
+      buildPlatform = lib.systems.elaborate system;
+      isLinux = lib.hasSuffix "-linux" system;
+      isDarwin = lib.hasSuffix "-darwin" system;
+    };
+    stdenvNoCC = pkgs.stdenv // {
+      mkDerivation =
+        args:
+        raw {
+          name = args.name or "${args.pname}-${args.version}";
+          kind = "mkDerivation";
+          inherit args;
+          meta = args.meta or { };
+        };
+    };
+
+    callPackage =
+      fn: args:
+      let
+        f = if builtins.isFunction fn then fn else import fn;
+      in
+      f (builtins.intersectAttrs (builtins.functionArgs f) pkgs // args);
+
+    buildGoModule =
+      args:
+      assert lib.assertMsg (args ? vendorHash) "buildGoModule: vendorHash is missing";
+      assert lib.assertMsg (!(args ? CGO_ENABLED)) "buildGoModule: set env.CGO_ENABLED, not CGO_ENABLED";
+      raw {
+        name = "${args.pname}-${args.version}";
+        kind = "buildGoModule";
+        inherit args;
+        meta = args.meta;
+        passthru = {
+          go = tool "go";
+          goModules = raw {
+            name = "${args.pname}-${args.version}-go-modules";
+            kind = "goModules";
+          };
+        };
+        script = ''
+          /bin/mkdir -p $out/bin
+          printf '#!/bin/sh\necho stub ${args.meta.mainProgram} "$@"\n' > $out/bin/${args.meta.mainProgram}
+          /bin/chmod +x $out/bin/${args.meta.mainProgram}
+        '';
+      };
+
+    writeShellApplication =
+      args:
+      raw {
+        inherit (args) name;
+        kind = "writeShellApplication";
+        inherit args;
+        meta = (args.meta or { }) // {
+          mainProgram = args.name;
+        };
+        # The real builder also runs shellcheck; here the script is written out so that a test
+        # can read it (and run it when its runtimeInputs are stubs).
+        script = ''
+          /bin/mkdir -p $out/bin
+          cat > $out/bin/${args.name} <<'STUB_EOF'
+          #!/bin/bash
+          set -o errexit -o nounset -o pipefail
+          export PATH="${lib.makeBinPath (args.runtimeInputs or [ ])}:$PATH"
+          ${lib.concatStrings (
+            lib.mapAttrsToList (n: v: "export ${n}=${lib.escapeShellArg v}\n") (args.runtimeEnv or { })
+          )}
+          ${args.text}
+          STUB_EOF
+          /bin/chmod +x $out/bin/${args.name}
+        '';
+      };
+
+    runCommand =
+      name: env: buildCommand:
+      raw {
+        inherit name;
+        kind = "runCommand";
+        args = env // {
+          inherit buildCommand;
+        };
+        meta = env.meta or { };
+        passthru = env.passthru or { };
+      };
+    writeText =
+      name: text:
+      raw {
+        inherit name;
+        kind = "writeText";
+        args = { inherit text; };
+      };
+    linkFarm =
+      name: entries:
+      raw {
+        inherit name;
+        kind = "linkFarm";
+        args = { inherit entries; };
+      };
+    closureInfo =
+      { rootPaths }:
+      raw {
+        name = "closure-info";
+        kind = "closureInfo";
+        args = { inherit rootPaths; };
+      };
+    mkShell =
+      args:
+      raw {
+        name = args.name or "nix-shell";
+        kind = "mkShell";
+        inherit args;
+      };
+  }
+  // lib.genAttrs [
+    "go"
+    "gopls"
+    "gotools"
+    "golangci-lint"
+    "delve"
+    "curl"
+    "jq"
+    "nil"
+    "ffmpeg-full"
+    "ffmpeg-headless"
+    "nginx"
+    "crane"
+    "ko"
+    "skopeo"
+    "cacert"
+    "shellcheck"
+    "nixfmt-tree"
+  ] tool;
+in
+pkgs
