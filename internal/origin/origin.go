@@ -57,6 +57,22 @@ type Plan struct {
 // Prepare checks everything that can be checked before anything starts: the overrides, both
 // programs and what FFmpeg can do, and that the port is free. Its errors are one line each.
 func Prepare(ctx context.Context, c Config) (*Plan, error) {
+	p, err := Resolve(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	if p.Port == 0 {
+		if p.Port, err = freePort(p.Listen); err != nil {
+			return nil, err
+		}
+	} else if err := portFree(p.Listen, p.Port); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Resolve is Prepare without the port check (for rendering the configuration only).
+func Resolve(ctx context.Context, c Config) (*Plan, error) {
 	if c.Listen == "" {
 		c.Listen = "127.0.0.1"
 	}
@@ -82,12 +98,11 @@ func Prepare(ctx context.Context, c Config) (*Plan, error) {
 	if m := caps.Missing(); len(m) > 0 {
 		return nil, fmt.Errorf("%s lacks %s: install a full FFmpeg build (Debian's ffmpeg package has them)", ff, strings.Join(m, ", "))
 	}
-	if c.Port == 0 {
-		if c.Port, err = freePort(c.Listen); err != nil {
-			return nil, err
-		}
-	} else if err := portFree(c.Listen, c.Port); err != nil {
-		return nil, err
+	if c.Port < 0 || c.Port > 65535 {
+		return nil, fmt.Errorf("port %d is outside 0..65535: choose another with --port", c.Port)
+	}
+	if net.ParseIP(c.Listen) == nil {
+		return nil, fmt.Errorf("listen address %q is not an IP address: use 127.0.0.1, 0.0.0.0 or ::1", c.Listen)
 	}
 	return &Plan{Config: c, Profile: p, FFmpegPath: ff, NginxPath: ng, Caps: caps}, nil
 }

@@ -1,0 +1,167 @@
+package origin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/origin/progress"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/profiles"
+)
+
+func TestBackoffDelay(t *testing.T) {
+	b := defaultBackoff
+	tests := []struct {
+		failures int
+		want     time.Duration
+	}{
+		{1, 250 * time.Millisecond},
+		{2, 425 * time.Millisecond},
+		{3, 722500 * time.Microsecond},
+		{7, 6034 * time.Millisecond}, // would be 6.03 s: capped below
+		{50, 5 * time.Second},
+	}
+	for _, tc := range tests {
+		want := min(tc.want, b.Max)
+		got := b.delay(tc.failures)
+		if d := got - want; d < -time.Millisecond || d > time.Millisecond {
+			t.Errorf("delay(%d) = %s, want %s", tc.failures, got, want)
+		}
+		for range 20 {
+			j := b.jittered(tc.failures)
+			if j < time.Duration(float64(got)*0.8)-time.Microsecond || j > time.Duration(float64(got)*1.2)+time.Microsecond {
+				t.Fatalf("jittered(%d) = %s, outside ±20%% of %s", tc.failures, j, got)
+			}
+		}
+	}
+}
+
+func TestSuperviseRestartsUntilCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	calls := 0
+	b := backoff{Base: time.Millisecond, Max: 2 * time.Millisecond, Factor: 2, ResetAfter: time.Hour}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		supervise(ctx, slog.New(slog.DiscardHandler), "test", b, func(context.Context) error {
+			calls++
+			if calls == 4 {
+				cancel()
+			}
+			return errors.New("crashed")
+		})
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("supervise did not return after cancel")
+	}
+	if calls != 4 {
+		t.Errorf("run called %d times, want 4", calls)
+	}
+}
+
+func TestOverridesApply(t *testing.T) {
+	set, err := profiles.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	abr, _ := set.Origin("4k-abr")
+	def, _ := set.Origin("default")
+	tests := []struct {
+		name    string
+		p       profiles.Origin
+		o       Overrides
+		sizes   string
+		fps     int
+		seg     int
+		wantErr string
+	}{
+		{"none", def, Overrides{}, "1280x720", 30, 2, ""},
+		{"small default", def, Overrides{Width: 320, Height: 180, FPS: 15, SegmentSeconds: 4}, "320x180", 15, 4, ""},
+		{"ladder scales", abr, Overrides{Width: 1280, Height: 720}, "1280x720 640x360 426x240 284x160 214x120", 30, 2, ""},
+		{"tiny ladder floors at 16", abr, Overrides{Width: 160, Height: 90}, "160x90 80x46 54x30 36x20 26x16", 30, 2, ""},
+		{"width without height", def, Overrides{Width: 320}, "", 0, 0, "both width and height"},
+		{"list too short", def, Overrides{ListSize: 2}, "", 0, 0, "listSize"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := tc.o.Apply(tc.p)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sizes []string
+			for _, r := range got.Video {
+				sizes = append(sizes, fmt.Sprintf("%dx%d", r.Width, r.Height))
+			}
+			if s := strings.Join(sizes, " "); s != tc.sizes || got.FPS != tc.fps || got.SegmentSeconds != tc.seg {
+				t.Errorf("got %s @%d fps, %d s; want %s @%d fps, %d s", s, got.FPS, got.SegmentSeconds, tc.sizes, tc.fps, tc.seg)
+			}
+			got.Video[0].Width = 2
+			if tc.p.Video[0].Width == 2 {
+				t.Error("Apply shares the profile's rendition slice")
+			}
+		})
+	}
+	if def.Video[0].Width != 1280 {
+		t.Error("Apply changed the loaded profile")
+	}
+}
+
+func TestHealthStatus(t *testing.T) {
+	dir := t.TempDir()
+	h := newHealth(slog.New(slog.DiscardHandler), dir, []string{"a.m3u8", "b.m3u8"}, 2*time.Second)
+	now := time.Now()
+	write := func(name string, age time.Duration) {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("#EXTM3U\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, now.Add(-age), now.Add(-age)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(step string, code int, body string) {
+		t.Helper()
+		s := h.status(now)
+		if s.Code != code || !strings.HasPrefix(s.Body, body) {
+			t.Errorf("%s: status = %d %q, want %d %s…", step, s.Code, s.Body, code, body)
+		}
+	}
+	check("nothing written", http.StatusServiceUnavailable, "STALE: a.m3u8 not written yet")
+	write("a.m3u8", time.Second)
+	check("one of two", http.StatusServiceUnavailable, "STALE: b.m3u8 not written yet")
+	write("b.m3u8", 9*time.Second) // fresh means under 3 × 2 s + 2 s = 8 s
+	check("old", http.StatusServiceUnavailable, "STALE: b.m3u8 last written 9s ago")
+	write("b.m3u8", 7*time.Second)
+	check("fresh", http.StatusOK, "OK")
+
+	// Speed: real time, then half speed, then real time again.
+	feed := func(from, to time.Duration, speed float64) {
+		for w := from; w <= to; w += time.Second {
+			h.observe(now.Add(w), progress.Block{OutTime: time.Duration(float64(w) * speed)})
+		}
+	}
+	feed(0, 10*time.Second, 1)
+	check("real time", http.StatusOK, "OK")
+	h.restarted()
+	h.started = now.Add(-time.Hour) // past the warm-up
+	feed(0, 10*time.Second, 0.5)
+	check("half speed", http.StatusOK, "SLOW: ffmpeg encodes at 0.50x real time")
+	h.restarted()
+	check("after a restart the speed is unknown", http.StatusOK, "OK")
+}
