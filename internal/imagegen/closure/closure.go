@@ -37,6 +37,9 @@ func New(roots []string, paths []*StorePath) (*Graph, error) {
 	if len(roots) == 0 {
 		return nil, fmt.Errorf("closure has no roots: name at least one store path")
 	}
+	if err := checkStorePath(path.Dir(roots[0]), roots[0]); err != nil {
+		return nil, fmt.Errorf("root: %w", err)
+	}
 	storeDir := path.Dir(roots[0])
 	g := &Graph{StoreDir: storeDir, Paths: make(map[string]*StorePath, len(paths))}
 	for _, p := range paths {
