@@ -196,7 +196,7 @@ func TestNewValidates(t *testing.T) {
 		{"root missing", []string{appPath}, []*StorePath{sp(basePath)}, "root " + appPath + " is missing"},
 		{"not closed", []string{libPath}, []*StorePath{sp(libPath, basePath)}, "references " + basePath + ", which is missing"},
 		{"outside the store", []string{libPath}, []*StorePath{sp(libPath), sp("/usr/lib/libc.so")}, "/usr/lib/libc.so is not a path directly under the store"},
-		{"inside a store path", []string{libPath}, []*StorePath{sp(libPath, libPath + "/lib")}, "is not a path directly under the store"},
+		{"inside a store path", []string{libPath}, []*StorePath{sp(libPath, libPath+"/lib")}, "is not a path directly under the store"},
 		{"not a store name", []string{libPath}, []*StorePath{sp(libPath), sp("/nix/store/short-x")}, "is not a store path"},
 		{"unclean", []string{libPath}, []*StorePath{sp(libPath), sp("/nix/store/../etc")}, "not a clean absolute"},
 		{"relative", []string{"nix/store/x"}, []*StorePath{sp(libPath)}, "not a clean absolute"},
