@@ -149,7 +149,7 @@ if ev apps.x86_64-linux.up.program --raw >/dev/null && rec_up=$(nix eval "${comm
 # 5. The NixOS module through lib.evalModules (stub option declarations), and microvm.nix's
 #    real option declarations + assertions for the MicroVM module.
 res=$(evc result --json) || { bad "scenario flake"; res='{}'; }
-want="/nix/store/STORE-go-ffmpeg-hls-swarm-0.1.0/bin/go-ffmpeg-hls-swarm origin --profile low-latency --port 9000 --dir /run/hls-origin"
+want="/nix/store/STORE-go-ffmpeg-hls-swarm-0.1.0/bin/go-ffmpeg-hls-swarm origin --profile low-latency --port 9000 --listen 0.0.0.0 --dir /run/hls-origin --log-dir /var/log/hls-origin"
 same "module ExecStart" "$(jq -nc --arg w "$want" '$w')" "$(echo "$res" | jq -c '.module.execStart | sub("/nix/store/[a-z0-9]{32}-"; "/nix/store/STORE-")')"
 same "module unit PATH has ffmpeg and nginx" '["ffmpeg-full","nginx"]' "$(echo "$res" | jq -c .module.path)"
 same "module firewall opens the origin port" '[9000]' "$(echo "$res" | jq -c .module.firewall)"

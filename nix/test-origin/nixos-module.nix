@@ -43,6 +43,13 @@ in
       description = "TCP port nginx serves the stream on (/stream.m3u8, /health, /nginx_status).";
     };
 
+    listenAddress = mkOption {
+      type = types.str;
+      default = "0.0.0.0";
+      example = "127.0.0.1";
+      description = "Address nginx binds (the origin's own default, 127.0.0.1, serves only this machine).";
+    };
+
     directory = mkOption {
       type = types.str;
       default = "/run/hls-origin";
@@ -107,14 +114,20 @@ in
             cfg.profile
             "--port"
             (toString cfg.port)
+            "--listen"
+            cfg.listenAddress
             "--dir"
             cfg.directory
+            # Access logs of the logged/debug profiles go to the unit's LogsDirectory.
+            "--log-dir"
+            "/var/log/hls-origin"
           ]
           ++ cfg.extraArgs
         );
         DynamicUser = true;
         RuntimeDirectory = "hls-origin";
         StateDirectory = "hls-origin";
+        LogsDirectory = "hls-origin";
         WorkingDirectory = "/var/lib/hls-origin";
         # The origin stops FFmpeg and nginx itself on SIGTERM; whatever is left after the
         # timeout gets SIGKILL.
