@@ -19,7 +19,7 @@ import (
 // originFlags are the flags origin and origin render share.
 type originFlags struct {
 	profile, listen, dir, logDir, ffmpeg, nginx, size, logLevel string
-	port, fps, segment                                         int
+	port, fps, segment                                          int
 }
 
 func (f *originFlags) register(cmd *cobra.Command) {

@@ -263,7 +263,7 @@ func Start(ctx context.Context, p *Plan) (o *Origin, err error) {
 	if err = o.waitListening(ctx, 20*time.Second); err != nil {
 		return o, err
 	}
-	o.log.Info("origin up", "url", o.PlaylistURL(), "dir", o.hlsDir, "ffmpeg", p.Caps.Version)
+	o.log.Info("origin up", "url", o.PlaylistURL(), "dir", o.hlsDir, "run_dir", o.runDir, "ffmpeg", p.Caps.Version)
 	return o, nil
 }
 

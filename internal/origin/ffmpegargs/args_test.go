@@ -95,7 +95,7 @@ func TestBuild(t *testing.T) {
 			"-b:v": "2000k", "-maxrate:v": "2200k", "-bufsize:v": "4000k", "-b:a": "128k", "-ar": "48000",
 			"-hls_time": "2", "-hls_list_size": "10", "-f": "lavfi", "-loglevel": "warning", "-progress": "pipe:3",
 			"-hls_flags": "delete_segments+omit_endlist+temp_file+independent_segments",
-			"-i": "testsrc2=size=1280x720:rate=30", "-hls_segment_filename": "/d/stream_%05d.ts"},
+			"-i":         "testsrc2=size=1280x720:rate=30", "-hls_segment_filename": "/d/stream_%05d.ts"},
 			[]string{"-tune", "-var_stream_map", "-filter_complex", "-minrate:v"}, "/d/stream.m3u8"},
 		{"low-latency", map[string]string{"-g": "30", "-preset": "ultrafast", "-tune": "zerolatency", "-hls_time": "1",
 			"-hls_list_size": "6", "-maxrate:v": "2500k", "-bufsize:v": "2000k", "-b:a": "96k"}, nil, "/d/stream.m3u8"},
@@ -103,7 +103,7 @@ func TestBuild(t *testing.T) {
 		{"4k-abr", map[string]string{"-g": "60", "-i": "testsrc2=size=3840x2160:rate=30", "-master_pl_name": "stream.m3u8",
 			"-var_stream_map": "v:0,a:0,name:2160p v:1,a:1,name:1080p v:2,a:2,name:720p v:3,a:3,name:480p v:4,a:4,name:360p",
 			"-filter_complex": "[0:v]split=5[s0][s1][s2][s3][s4];[s0]scale=3840:2160[v0];[s1]scale=1920:1080[v1];[s2]scale=1280:720[v2];[s3]scale=854:480[v3];[s4]scale=640:360[v4]",
-			"-b:v:0": "15000k", "-maxrate:v:4": "550k", "-bufsize:v:2": "4000k", "-hls_segment_filename": "/d/stream_%v_%05d.ts"},
+			"-b:v:0":          "15000k", "-maxrate:v:4": "550k", "-bufsize:v:2": "4000k", "-hls_segment_filename": "/d/stream_%v_%05d.ts"},
 			[]string{"-b:v"}, "/d/stream_%v.m3u8"},
 	}
 	for _, tc := range tests {

@@ -1,0 +1,301 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/profiles"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/testenv"
+)
+
+// originBuildBinary builds this command into a fresh world-readable directory (so the
+// binary can also run as nobody) and returns its path.
+func originBuildBinary(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "origin-cli-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "go-ffmpeg-hls-swarm")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func originRun(t *testing.T, bin string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var o, e bytes.Buffer
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	case err != nil:
+		t.Fatalf("run %v: %v", args, err)
+	}
+	return o.String(), e.String(), code
+}
+
+func TestOriginErrorsAreOneLine(t *testing.T) {
+	bin := originBuildBinary(t)
+	testenv.RequireBinary(t, "ffmpeg")
+	nginx := testenv.RequireBinary(t, "nginx")
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	busyPort := strconv.Itoa(busy.Addr().(*net.TCPAddr).Port)
+	free := strconv.Itoa(testenv.FreePort(t))
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"port in use", []string{"origin", "--nginx", nginx, "--port", busyPort}, "port " + busyPort + " on 127.0.0.1 is in use"},
+		{"missing ffmpeg", []string{"origin", "--nginx", nginx, "--port", free, "--ffmpeg", "/nonexistent/ffmpeg"}, "ffmpeg not found (/nonexistent/ffmpeg)"},
+		{"missing nginx", []string{"origin", "--port", free, "--nginx", "/nonexistent/nginx"}, "nginx not found (/nonexistent/nginx)"},
+		{"nginx not on PATH", []string{"origin", "--port", free, "--nginx", "no-such-nginx"}, "nginx not found (no-such-nginx)"},
+		{"unknown profile", []string{"origin", "--profile", "nope", "--port", free}, `unknown origin profile "nope": valid profiles are default, low-latency, 4k-abr`},
+		{"render unknown profile", []string{"origin", "render", "--profile", "nope"}, `unknown origin profile "nope"`},
+		{"render bad format", []string{"origin", "render", "--format", "yaml"}, `--format "yaml" is not text or json`},
+		{"bad size", []string{"origin", "--size", "big", "--port", free}, `--size "big" is not WIDTHxHEIGHT`},
+		{"bad listen", []string{"origin", "--nginx", nginx, "--listen", "localhost", "--port", free}, `listen address "localhost" is not an IP address`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Now()
+			stdout, stderr, code := originRun(t, bin, tc.args...)
+			if code == 0 {
+				t.Fatalf("exit 0, want non-zero; stderr %q", stderr)
+			}
+			if stdout != "" {
+				t.Errorf("stdout %q, want nothing", stdout)
+			}
+			if lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n"); len(lines) != 1 || !strings.Contains(stderr, tc.want) {
+				t.Errorf("stderr %q, want one line containing %q", stderr, tc.want)
+			}
+			if time.Since(start) > 20*time.Second {
+				t.Errorf("took %s: the check must come before anything starts", time.Since(start))
+			}
+		})
+	}
+}
+
+func TestOriginRender(t *testing.T) {
+	bin := originBuildBinary(t)
+	testenv.RequireBinary(t, "ffmpeg")
+	testenv.RequireBinary(t, "nginx")
+	stdout, stderr, code := originRun(t, bin, "origin", "render", "--profile", "4k-abr")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{
+		"scale=3840:2160[v0]", "scale=1920:1080[v1]", "scale=1280:720[v2]", "scale=854:480[v3]", "scale=640:360[v4]",
+		"-b:v:0 15000k", "-b:v:4 500k", "-master_pl_name stream.m3u8",
+		"'v:0,a:0,name:2160p v:1,a:1,name:1080p v:2,a:2,name:720p v:3,a:3,name:480p v:4,a:4,name:360p'",
+		"daemon off;", "location = /stream.m3u8", "2160p 3840x2160@30 15000k",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("render output lacks %q", want)
+		}
+	}
+
+	stdout, stderr, code = originRun(t, bin, "origin", "render", "--profile", "low-latency", "--format", "json", "--dir", "/srv/hls")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var r struct {
+		Profile        string            `json:"profile"`
+		FFmpeg         []string          `json:"ffmpeg"`
+		NginxConf      string            `json:"nginxConf"`
+		MediaPlaylists []string          `json:"mediaPlaylists"`
+		CacheControl   map[string]string `json:"cacheControl"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatalf("json: %v\n%s", err, stdout)
+	}
+	if r.Profile != "low-latency" || r.FFmpeg[len(r.FFmpeg)-1] != "/srv/hls/stream.m3u8" || !slices.Contains(r.FFmpeg, "zerolatency") ||
+		!strings.Contains(r.NginxConf, "root /srv/hls;") || r.CacheControl["mediaPlaylist"] != "public, max-age=0, stale-while-revalidate=1, no-transform" {
+		t.Errorf("unexpected json render: %+v", r)
+	}
+}
+
+func TestOriginProfileCompletion(t *testing.T) {
+	bin := originBuildBinary(t)
+	set, err := profiles.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"__complete", "origin", "--profile", ""}, {"__complete", "origin", "render", "--profile", ""}} {
+		stdout, stderr, code := originRun(t, bin, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d %s", args, code, stderr)
+		}
+		lines := strings.Split(strings.TrimSpace(stdout), "\n")
+		if got, want := lines[:len(lines)-1], set.OriginNames(); !slices.Equal(got, want) {
+			t.Errorf("%v completes %v, want %v", args, got, want)
+		}
+		if last := lines[len(lines)-1]; last != ":4" {
+			t.Errorf("directive %s, want :4 (no file completion)", last)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a child's writes and the test's reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// originChildren lists the pids whose parent is pid (from /proc).
+func originChildren(pid int) []int {
+	entries, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range entries {
+		c, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(f) > 1 && f[1] == strconv.Itoa(pid) && f[0] != "Z" {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func originAlive(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	return !strings.HasPrefix(s[strings.LastIndexByte(s, ')')+1:], " Z")
+}
+
+var runDirRE = regexp.MustCompile(`run_dir=(\S+)`)
+
+// TestOriginSIGTERM runs the origin as root and as nobody, then SIGTERMs it: FFmpeg, nginx
+// and its workers must be gone within 5 s and the run directory removed.
+func TestOriginSIGTERM(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a real FFmpeg and nginx")
+	}
+	bin := originBuildBinary(t)
+	testenv.RequireBinary(t, "ffmpeg")
+	testenv.RequireBinary(t, "nginx")
+	users := []struct {
+		name string
+		cred *syscall.Credential
+	}{{"current user", nil}}
+	if os.Geteuid() == 0 {
+		users = append(users, struct {
+			name string
+			cred *syscall.Credential
+		}{"nobody", &syscall.Credential{Uid: 65534, Gid: 65534}})
+	}
+	for _, u := range users {
+		t.Run(u.name, func(t *testing.T) {
+			port := testenv.FreePort(t)
+			var stderr syncBuffer
+			cmd := exec.Command(bin, "origin", "--profile", "low-latency", "--size", "320x180", "--fps", "15", "--port", strconv.Itoa(port))
+			cmd.Stdout, cmd.Stderr = &stderr, &stderr
+			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: u.cred}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			exited := make(chan error, 1)
+			go func() { exited <- cmd.Wait() }()
+			t.Cleanup(func() {
+				_ = cmd.Process.Kill()
+				<-exited
+			})
+			url := "http://127.0.0.1:" + strconv.Itoa(port) + "/health"
+			testenv.WaitFor(t, 60*time.Second, "/health 200", func() bool {
+				resp, err := http.Get(url)
+				if err != nil {
+					return false
+				}
+				resp.Body.Close()
+				return resp.StatusCode == http.StatusOK
+			})
+			m := runDirRE.FindStringSubmatch(stderr.String())
+			if m == nil {
+				t.Fatalf("no run_dir in the log:\n%s", stderr.String())
+			}
+			kids := originChildren(cmd.Process.Pid)
+			var all []int
+			for _, k := range kids {
+				all = append(all, k)
+				all = append(all, originChildren(k)...)
+			}
+			if len(kids) != 2 || len(all) < 3 {
+				t.Fatalf("children %v, descendants %v: want ffmpeg, nginx and its workers", kids, all)
+			}
+
+			start := time.Now()
+			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case err := <-exited:
+				exited <- err
+				if err != nil {
+					t.Errorf("exit after SIGTERM: %v\n%s", err, stderr.String())
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("still running 5 s after SIGTERM:\n%s", stderr.String())
+			}
+			for _, pid := range all {
+				for originAlive(pid) && time.Since(start) < 5*time.Second {
+					time.Sleep(20 * time.Millisecond)
+				}
+				if originAlive(pid) {
+					t.Errorf("pid %d still alive 5 s after SIGTERM", pid)
+				}
+			}
+			if _, err := os.Stat(m[1]); !os.IsNotExist(err) {
+				t.Errorf("run directory %s still there after exit (%v)", m[1], err)
+			}
+		})
+	}
+}
