@@ -152,13 +152,21 @@ let
     hlsOriginModule = self.nixosModules.default;
   };
   enhanced = (nixosOutputs.containerEnhanced "default").config.system.build.toplevel;
+  # The image's single root: imagegen links a root's bin/* into /bin, so this puts /bin/init
+  # (NixOS stage 2, which starts systemd) and /bin/go-ffmpeg-hls-swarm (for the spec's exec-form
+  # healthcheck) into the image; the NixOS system comes in as its dependency.
+  enhancedRoot = pkgs.runCommand "test-origin-enhanced-root" { } ''
+    mkdir -p $out/bin
+    ln -s ${enhanced}/init $out/bin/init
+    ln -s ${lib.getExe linux.go-ffmpeg-hls-swarm} $out/bin/go-ffmpeg-hls-swarm
+  '';
   linuxImages = {
     test-origin-container-enhanced = {
       spec = "test-origin-enhanced";
-      roots = [ enhanced ];
+      roots = [ enhancedRoot ];
       extraArgs = [
-        "--entrypoint"
-        "${enhanced}/init"
+        "--cmd"
+        "/bin/init"
       ];
     };
   };
