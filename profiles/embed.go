@@ -4,7 +4,7 @@ package profiles
 
 import "embed"
 
-// FS is every profile file of this directory.
+// FS is every profile file of this directory, and the image specs in images/.
 //
-//go:embed *.json
+//go:embed *.json images/*.json
 var FS embed.FS

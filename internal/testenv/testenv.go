@@ -32,6 +32,13 @@ func skipOrFail(t testing.TB, format string, args ...any) {
 	t.Skip(msg)
 }
 
+// SkipOrFail skips loudly on a developer machine and fails in CI, for a missing part that
+// RequireBinary/RequireRoot do not cover (a fixture, a kernel feature).
+func SkipOrFail(t testing.TB, format string, args ...any) {
+	t.Helper()
+	skipOrFail(t, format, args...)
+}
+
 // RequireBinary returns the path of a program, or skips (fails in CI) when it is absent.
 func RequireBinary(t testing.TB, name string) string {
 	t.Helper()

@@ -194,6 +194,9 @@ func image(ctx context.Context, img v1.Image, o Options) (Image, error) {
 	return ir, nil
 }
 
+// LayerContents reports one layer, with the store paths and other entries it holds.
+func LayerContents(l v1.Layer) (Layer, error) { return layer(l, Options{Contents: true}) }
+
 func layer(l v1.Layer, o Options) (Layer, error) {
 	var lr Layer
 	dg, err := l.Digest()
