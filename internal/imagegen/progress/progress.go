@@ -49,7 +49,9 @@ type Counter struct {
 }
 
 // Steps starts a counter of total items, e.g. the layers of one arch.
-func (r *Reporter) Steps(name string, total int) *Counter { return r.counter(name, int64(total), false) }
+func (r *Reporter) Steps(name string, total int) *Counter {
+	return r.counter(name, int64(total), false)
+}
 
 // Bytes starts a byte counter whose total may be learned later (SetTotal).
 func (r *Reporter) Bytes(name string, total int64) *Counter { return r.counter(name, total, true) }
