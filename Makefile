@@ -23,5 +23,8 @@ test-short:
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
 
+demo:
+	./scripts/demo.sh
+
 clean:
 	rm -rf $(BIN)

@@ -25,7 +25,7 @@ type originFlags struct {
 func (f *originFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.profile, "profile", "default", "test-origin profile: "+strings.Join(originProfileNames(), ", "))
-	fl.IntVar(&f.port, "port", 8080, "TCP port nginx listens on")
+	fl.IntVar(&f.port, "port", 8080, "TCP port nginx listens on (0 picks a free one; the log says which)")
 	fl.StringVar(&f.listen, "listen", "127.0.0.1", "address nginx binds (0.0.0.0 to serve other machines)")
 	fl.StringVar(&f.ffmpeg, "ffmpeg", "ffmpeg", "FFmpeg program (name on PATH or path)")
 	fl.StringVar(&f.nginx, "nginx", "nginx", "nginx program (name on PATH, /usr/sbin, or path)")
