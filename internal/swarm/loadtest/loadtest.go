@@ -42,8 +42,6 @@ type Options struct {
 	Stdout  io.Writer
 	Logger  *slog.Logger
 	Version string
-	// OnMetrics, if set, is called with the metrics server's address once it listens.
-	OnMetrics func(addr string)
 }
 
 // Error is an error with the exit code it should end the process with.
@@ -98,7 +96,6 @@ func Run(ctx context.Context, s config.Settings, o Options) (int, error) {
 		fmt.Fprintln(o.Stdout, ShellQuote(argv))
 		return ExitOK, nil
 	}
-	log.Info("effective settings", s.LogAttrs()...)
 	if err := orchestrator.Preflight(ctx, ec); err != nil {
 		return fail(ExitPreflight, err)
 	}
@@ -118,11 +115,9 @@ func Run(ctx context.Context, s config.Settings, o Options) (int, error) {
 			}
 		}()
 		log.Info("metrics listening", "addr", srv.Addr().String(), "paths", "/metrics /healthz /readyz")
-		if o.OnMetrics != nil {
-			o.OnMetrics(srv.Addr().String())
-		}
 	}
 
+	log.Info("effective settings", s.LogAttrs()...)
 	started := time.Now()
 	runErr := orchestrator.Run(ctx, ec, event.Sink(col))
 	ended := time.Now()
