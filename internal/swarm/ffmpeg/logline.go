@@ -21,10 +21,11 @@ const (
 	LogReconnect              // http.c: "Will reconnect at %d in %d second(s)…"; hls.c: "keepalive request failed … retrying with new connection"
 	LogTimeout                // an errno ETIMEDOUT text ("Connection timed out") in any message
 	LogConnectFailed          // network.c/tcp.c: "Connection to %s failed: %s"
+	LogTruncated              // http.c: "Stream ends prematurely at %d, should be %d"
 )
 
 var logKindNames = [...]string{"other", "segment_request", "open", "http_error", "segment_failed",
-	"playlist_failed", "reconnect", "timeout", "connect_failed"}
+	"playlist_failed", "reconnect", "timeout", "connect_failed", "truncated"}
 
 func (k LogKind) String() string {
 	if int(k) < len(logKindNames) {
@@ -96,6 +97,8 @@ func ParseLogLine(line string) LogEntry {
 		e.Kind = LogReconnect
 	case strings.HasPrefix(rest, "Connection to ") && strings.Contains(rest, " failed"):
 		e.Kind = LogConnectFailed
+	case strings.HasPrefix(rest, "Stream ends prematurely"):
+		e.Kind = LogTruncated
 	}
 	return e
 }

@@ -20,10 +20,12 @@ type Session struct {
 	stallAfter      time.Duration
 	sink            event.Sink
 
-	mu           sync.Mutex
-	recent       [recentSegments]string
-	next         int
-	failed       bool // an error was reported since the last request (don't count "Failed to open" twice)
+	mu     sync.Mutex
+	recent [recentSegments]string
+	next   int
+	// pending: an error (HTTP status, timeout, refused connection) was reported and the
+	// "Failed to open segment"/"Failed to reload playlist" line it causes has not come yet.
+	pending      bool
 	gotFirst     bool
 	lastProgress time.Time
 	slowSince    time.Time
@@ -54,7 +56,7 @@ func (s *Session) LogLine(line string, now time.Time) {
 	case LogSegmentRequest:
 		s.recent[s.next%recentSegments] = e.URL
 		s.next++
-		s.failed = false
+		s.pending = false
 		s.emit(event.Event{Kind: event.SegmentRequest, Time: now, URL: e.URL})
 	case LogOpen:
 		for _, u := range s.recent {
@@ -62,23 +64,27 @@ func (s *Session) LogLine(line string, now time.Time) {
 				return // the segment just requested, being opened
 			}
 		}
-		s.failed = false
+		s.pending = false
 		s.emit(event.Event{Kind: event.PlaylistRequest, Time: now, URL: e.URL})
 	case LogHTTPError:
-		s.failed = true
+		s.pending = true
 		s.emit(event.Event{Kind: event.HTTPError, Time: now, Status: e.Status, Reason: e.Message})
 	case LogTimeout:
-		s.failed = true
+		s.pending = true
 		s.emit(event.Event{Kind: event.Timeout, Time: now, Reason: e.Message})
 	case LogReconnect:
 		s.emit(event.Event{Kind: event.Reconnect, Time: now, Reason: e.Message})
-	case LogConnectFailed, LogSegmentFailed, LogPlaylistFailed:
-		// A failure without an HTTP status (connection refused, reset): an error of unknown
-		// status, unless the HTTP error or timeout that caused it was already reported.
-		if !s.failed {
-			s.failed = true
-			s.emit(event.Event{Kind: event.HTTPError, Time: now, Status: 0, Reason: e.Message})
+	case LogConnectFailed, LogTruncated:
+		// A failure without an HTTP status: an error of unknown status (0).
+		s.pending = true
+		s.emit(event.Event{Kind: event.HTTPError, Time: now, Status: 0, Reason: e.Message})
+	case LogSegmentFailed, LogPlaylistFailed:
+		// The consequence of the error just reported, or a failure FFmpeg gave no cause for.
+		if s.pending {
+			s.pending = false
+			return
 		}
+		s.emit(event.Event{Kind: event.HTTPError, Time: now, Status: 0, Reason: e.Message})
 	}
 }
 

@@ -1,0 +1,70 @@
+package ffmpeg
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/testenv"
+)
+
+func TestParseOptionsCaptured(t *testing.T) {
+	hls, err := os.ReadFile("testdata/5.1/help-demuxer-hls.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	http, err := os.ReadFile("testdata/5.1/help-protocol-http.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := ParseOptions(string(hls), "hls demuxer AVOptions:")
+	for _, want := range []string{"live_start_index", "max_reload", "m3u8_hold_counters", "http_persistent", "seg_format_options"} {
+		if !h[want] {
+			t.Errorf("hls option %q not found in %v", want, h)
+		}
+	}
+	if h["seg_max_retry"] {
+		t.Error("5.1 has no seg_max_retry, but it was parsed")
+	}
+	p := ParseOptions(string(http), "http AVOptions:")
+	for _, want := range []string{"reconnect", "reconnect_streamed", "reconnect_on_network_error", "reconnect_delay_max", "user_agent", "headers"} {
+		if !p[want] {
+			t.Errorf("http option %q not found", want)
+		}
+	}
+	if p["auth_type"] != true || p["none"] {
+		t.Errorf("enum values must not count as options: %v", p)
+	}
+}
+
+func TestParseOptionsSections(t *testing.T) {
+	help := "Demuxer hls [Apple HTTP Live Streaming]:\nhls demuxer AVOptions:\n  -seg_max_retry     <int>        .D......... Maximum number of times to reload a segment on error. (from 0 to INT_MAX) (default 0)\n\nother AVOptions:\n  -foo   <int>  x\n"
+	got := ParseOptions(help, "hls demuxer AVOptions:")
+	if !got["seg_max_retry"] || got["foo"] {
+		t.Fatalf("got %v", got)
+	}
+	if all := ParseOptions(help, ""); !all["foo"] || !all["seg_max_retry"] {
+		t.Fatalf("no header: got %v", all)
+	}
+}
+
+// TestDetectInstalled runs the FFmpeg on this machine.
+func TestDetectInstalled(t *testing.T) {
+	path := testenv.RequireBinary(t, "ffmpeg")
+	c, err := Detect(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Version.Known() && c.Version.Raw == "" {
+		t.Fatalf("no version: %+v", c.Version)
+	}
+	if !c.HTTP("reconnect") || !c.HTTP("user_agent") || !c.HLS("live_start_index") {
+		t.Fatalf("basic options missing: hls=%v http=%v", c.HLSOptions, c.HTTPOptions)
+	}
+	if c.Version.Known() && c.HLS("seg_max_retry") != c.Version.AtLeast(6, 0) {
+		t.Errorf("FFmpeg %s: seg_max_retry=%v, expected it exactly from 6.0", c.Version, c.HLS("seg_max_retry"))
+	}
+	if _, err := Detect(context.Background(), "/nonexistent/ffmpeg"); err == nil {
+		t.Error("Detect of a missing binary succeeded")
+	}
+}

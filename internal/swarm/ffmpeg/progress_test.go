@@ -1,0 +1,78 @@
+package ffmpeg
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+func readProgressFile(t *testing.T, path string) []Progress {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var blocks []Progress
+	if err := ReadProgress(f, func(p Progress) { blocks = append(blocks, p) }); err != nil {
+		t.Fatal(err)
+	}
+	return blocks
+}
+
+func TestReadProgress51(t *testing.T) {
+	blocks := readProgressFile(t, "testdata/5.1/live.progress.txt")
+	b, _ := os.ReadFile("testdata/5.1/live.progress.txt")
+	if want := strings.Count(string(b), "progress="); len(blocks) != want {
+		t.Fatalf("%d blocks, want %d", len(blocks), want)
+	}
+	first := blocks[0]
+	if first.Frame != 1 || !first.OutTimeKnown || first.SpeedKnown || first.TotalSize != 0 {
+		t.Errorf("first block %+v", first)
+	}
+	var prev Progress
+	for i, p := range blocks[1:] {
+		if !p.SpeedKnown || p.Speed <= 0 || p.TotalSize < prev.TotalSize || p.OutTime < prev.OutTime {
+			t.Errorf("block %d not monotonic or without speed: %+v after %+v", i+1, p, prev)
+		}
+		prev = p
+	}
+	last := blocks[len(blocks)-1]
+	if !last.End || last.TotalSize <= 0 || last.OutTime < 15*time.Second {
+		t.Errorf("last block %+v", last)
+	}
+}
+
+func TestReadProgress71(t *testing.T) {
+	blocks := readProgressFile(t, "testdata/7.1/session.progress.txt")
+	if len(blocks) != 3 {
+		t.Fatalf("%d blocks", len(blocks))
+	}
+	if b := blocks[0]; b.OutTimeKnown || b.SpeedKnown || b.TotalSize != -1 || b.Frame != 0 || b.End {
+		t.Errorf("timer block before any packet: %+v", b)
+	}
+	if b := blocks[1]; b.Speed != 2.99 || b.TotalSize != 192888 || b.OutTime != 3013333*time.Microsecond {
+		t.Errorf("second block %+v", b)
+	}
+	if b := blocks[2]; !b.End || b.Speed != 0.999 {
+		t.Errorf("last block %+v", b)
+	}
+}
+
+func TestProgressDecoderLines(t *testing.T) {
+	d := NewProgressDecoder()
+	for _, l := range []string{"frame=3", "total_size=N/A", "out_time_us=-9223372036854775807", "speed=   3x", "garbage"} {
+		if _, ok := d.Line(l); ok {
+			t.Fatalf("%q ended a block", l)
+		}
+	}
+	p, ok := d.Line("progress=continue")
+	if !ok || p.Frame != 3 || p.TotalSize != -1 || p.OutTimeKnown || p.Speed != 3 || p.End {
+		t.Fatalf("got %+v %v", p, ok)
+	}
+	p, ok = d.Line("progress=end")
+	if !ok || !p.End || p.Frame != 0 || p.SpeedKnown {
+		t.Fatalf("values leaked into the next block: %+v", p)
+	}
+}

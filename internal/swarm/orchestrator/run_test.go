@@ -1,0 +1,198 @@
+package orchestrator_test
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/origin/origintest"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/event"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/orchestrator"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/supervisor"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/testenv"
+)
+
+func testLogger(t *testing.T) *slog.Logger {
+	level := slog.LevelWarn
+	if testing.Verbose() {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// liveConfig is a swarm against a real live origin (FFmpeg → HLS → nginx on 127.0.0.1).
+func liveConfig(t *testing.T, clients int) (orchestrator.Config, string) {
+	t.Helper()
+	o := origintest.Start(t, "low-latency", origintest.Small(), origintest.WithMinSegments(3))
+	ffmpeg := testenv.RequireBinary(t, "ffmpeg")
+	ua := marker()
+	t.Cleanup(func() {
+		if left := procsWith(ua); len(left) > 0 {
+			for _, pid := range left {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+			t.Errorf("FFmpeg clients outlived the test: %v", left)
+		}
+	})
+	return orchestrator.Config{
+		URL: o.PlaylistURL, Clients: clients, RampRate: 5, RampJitter: 50 * time.Millisecond,
+		Variant: "all", FFmpegPath: ffmpeg, Timeout: 5 * time.Second, Reconnect: true,
+		ReconnectDelayMax: 2 * time.Second, SegmentRetries: 2, UserAgent: ua,
+		Logger: testLogger(t), Seed: 1,
+	}, ua
+}
+
+func TestRunLiveStream(t *testing.T) {
+	cfg, ua := liveConfig(t, 5)
+	cfg.Duration = 15 * time.Second
+	rec := &recorder{}
+	if err := orchestrator.Run(context.Background(), cfg, rec); err != nil {
+		t.Fatal(err)
+	}
+	if left := procsWith(ua); len(left) != 0 {
+		t.Fatalf("ffmpeg processes left after Run returned: %v", left)
+	}
+	started := rec.perClient(event.ClientStarted)
+	if len(started) != 5 {
+		t.Fatalf("clients started: %v, want 5 clients", started)
+	}
+	segs := rec.perClient(event.SegmentRequest)
+	pls := rec.perClient(event.PlaylistRequest)
+	firsts := rec.perClient(event.FirstSegment)
+	for i := 0; i < 5; i++ {
+		// 1 s segments, ≥ 12 s of play per client after ramp and start-up.
+		if segs[i] < 8 {
+			t.Errorf("client %d: %d segment requests, want ≥ 8", i, segs[i])
+		}
+		if pls[i] < 3 {
+			t.Errorf("client %d: %d playlist requests, want ≥ 3", i, pls[i])
+		}
+		if firsts[i] != 1 {
+			t.Errorf("client %d: %d FirstSegment events, want 1", i, firsts[i])
+		}
+	}
+	var maxBytes int64
+	for _, e := range rec.all(event.Progress, nil) {
+		maxBytes = max(maxBytes, e.Bytes)
+	}
+	if maxBytes <= 0 {
+		t.Errorf("no Progress event carried bytes")
+	}
+	for _, e := range rec.all(event.FirstSegment, nil) {
+		if e.Elapsed <= 0 || e.Elapsed > 10*time.Second {
+			t.Errorf("client %d: time to first segment %s", e.Client, e.Elapsed)
+		}
+	}
+	if n := rec.count(event.HTTPError); n != 0 {
+		t.Errorf("%d HTTP errors on a healthy origin: %v", n, rec.all(event.HTTPError, nil))
+	}
+	exits := rec.all(event.ClientExited, nil)
+	if len(exits) != 5 {
+		t.Fatalf("%d ClientExited events, want 5: %v", len(exits), exits)
+	}
+	for _, e := range exits {
+		if e.Reason != supervisor.ReasonStopped {
+			t.Errorf("client %d exited %q (status %d), want stopped", e.Client, e.Reason, e.Status)
+		}
+	}
+	t.Logf("segments %v playlists %v bytes(max) %d", segs, pls, maxBytes)
+}
+
+func TestRunRestartsKilledClient(t *testing.T) {
+	cfg, ua := liveConfig(t, 3)
+	rec := &recorder{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- orchestrator.Run(ctx, cfg, rec) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	testenv.WaitFor(t, 60*time.Second, "3 clients to play", func() bool { return len(rec.perClient(event.FirstSegment)) == 3 })
+	pids := procsWith(ua)
+	if len(pids) != 3 {
+		t.Fatalf("want 3 ffmpeg processes with %s, found %v", ua, pids)
+	}
+	if err := syscall.Kill(pids[0], syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, 30*time.Second, "the killed client to be started again", func() bool {
+		return len(rec.all(event.ClientStarted, func(e event.Event) bool { return e.Attempt == 1 })) == 1
+	})
+	killed := rec.all(event.ClientExited, func(e event.Event) bool { return e.Reason == supervisor.ReasonKilled })
+	if len(killed) != 1 || killed[0].Status != -1 {
+		t.Fatalf("ClientExited(killed): %v, want one with status -1", killed)
+	}
+	sched := rec.all(event.ClientRestartScheduled, nil)
+	if len(sched) != 1 || sched[0].Client != killed[0].Client || sched[0].Elapsed <= 0 {
+		t.Fatalf("ClientRestartScheduled: %v, want one for client %d with a delay", sched, killed[0].Client)
+	}
+	restarted := rec.all(event.ClientStarted, func(e event.Event) bool { return e.Attempt == 1 })[0]
+	if restarted.Client != killed[0].Client {
+		t.Fatalf("restarted client %d, killed client %d", restarted.Client, killed[0].Client)
+	}
+	if gap := restarted.Time.Sub(killed[0].Time); gap < sched[0].Elapsed {
+		t.Errorf("restarted %s after the kill, before the scheduled delay %s", gap, sched[0].Elapsed)
+	}
+	testenv.WaitFor(t, 30*time.Second, "the restarted client to play", func() bool {
+		return len(rec.all(event.FirstSegment, func(e event.Event) bool { return e.Attempt == 1 })) == 1
+	})
+
+	cancel()
+	select {
+	case err := <-done:
+		done <- err
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5*time.Second + cfg.GracePeriod):
+		t.Fatalf("Run did not return within 5 s of cancel (+ grace)")
+	}
+	if left := procsWith(ua); len(left) != 0 {
+		t.Fatalf("ffmpeg processes left after cancel: %v", left)
+	}
+}
+
+// TestSwarmKilledChildrenDie re-runs this test binary as a swarm (TestHelperSwarm), SIGKILLs
+// it, and checks that its FFmpeg children die with it (Pdeathsig from the spawning thread).
+func TestSwarmKilledChildrenDie(t *testing.T) {
+	cfg, ua := liveConfig(t, 3)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperSwarm$", "-test.v")
+	cmd.Env = append(os.Environ(), "SWARM_HELPER_URL="+cfg.URL, "SWARM_HELPER_UA="+ua,
+		"SWARM_HELPER_FFMPEG="+cfg.FFmpegPath, "SWARM_HELPER_CLIENTS="+strconv.Itoa(cfg.Clients))
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(waited) }()
+	t.Cleanup(func() { _ = cmd.Process.Kill(); <-waited })
+
+	testenv.WaitFor(t, 60*time.Second, "the helper swarm's 3 clients", func() bool { return len(procsWith(ua)) == 3 })
+	// Let the clients run a moment so that the spawning thread is an old one.
+	time.Sleep(2 * time.Second)
+	if n := len(procsWith(ua)); n != 3 {
+		t.Fatalf("%d clients running before the kill, want 3", n)
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-waited
+	testenv.WaitFor(t, 5*time.Second, "the dead swarm's FFmpeg children to die", func() bool { return len(procsWith(ua)) == 0 })
+}
+
+// TestHelperSwarm is the swarm process of TestSwarmKilledChildrenDie; it does nothing unless
+// that test starts it.
+func TestHelperSwarm(t *testing.T) {
+	url := os.Getenv("SWARM_HELPER_URL")
+	if url == "" {
+		t.Skip("helper process for TestSwarmKilledChildrenDie")
+	}
+	n, _ := strconv.Atoi(os.Getenv("SWARM_HELPER_CLIENTS"))
+	cfg := orchestrator.Config{URL: url, Clients: n, RampRate: 10, FFmpegPath: os.Getenv("SWARM_HELPER_FFMPEG"),
+		Reconnect: true, UserAgent: os.Getenv("SWARM_HELPER_UA"), Logger: testLogger(t), Seed: 2}
+	_ = orchestrator.Run(context.Background(), cfg, event.SinkFunc(func(event.Event) {}))
+}
