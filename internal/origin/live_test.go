@@ -5,18 +5,23 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/grafov/m3u8"
 
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/origin"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/origin/origintest"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/profiles"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/testenv"
 )
 
@@ -343,4 +348,74 @@ func TestStopAndRestart(t *testing.T) {
 	if _, err := os.Stat(o.Origin.RunDir()); !os.IsNotExist(err) {
 		t.Errorf("run directory %s still exists after Stop (%v)", o.Origin.RunDir(), err)
 	}
+}
+
+// TestBelowRealTimeIsReported runs FFmpeg through a wrapper that reads its input at half speed
+// (-readrate 0.5 instead of -re): a machine that cannot keep real time, made deterministic.
+// The origin must say so in its log and in /health.
+func TestBelowRealTimeIsReported(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a real FFmpeg and nginx")
+	}
+	ffmpeg := testenv.RequireBinary(t, "ffmpeg")
+	nginx := testenv.RequireBinary(t, "nginx")
+	if out, _ := exec.Command(ffmpeg, "-hide_banner", "-h", "long").Output(); !strings.Contains(string(out), "-readrate") {
+		t.Skip("this FFmpeg has no -readrate (needs FFmpeg >= 5.0)")
+	}
+	slow := filepath.Join(t.TempDir(), "ffmpeg-half-speed")
+	script := "#!/bin/sh\nfor a do shift; if [ \"$a\" = -re ]; then set -- \"$@\" -readrate 0.5; else set -- \"$@\" \"$a\"; fi; done\nexec " + ffmpeg + " \"$@\"\n"
+	if err := os.WriteFile(slow, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	set, err := profiles.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := set.Origin("default")
+	var log syncBuffer
+	ctx := context.Background()
+	plan, err := origin.Prepare(ctx, origin.Config{Profile: p, Overrides: origin.Overrides{Width: 320, Height: 180, FPS: 15},
+		FFmpeg: slow, Nginx: nginx, Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := origin.Start(ctx, plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = o.Stop() })
+	testenv.WaitFor(t, 60*time.Second, "/health to report SLOW", func() bool {
+		resp, err := client.Get(o.BaseURL() + "/health")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode == http.StatusOK && strings.HasPrefix(string(b), "SLOW: ffmpeg encodes at 0.") &&
+			resp.Header.Get("X-FFmpeg-Speed") != ""
+	})
+	if s := o.Health(); s.Speed < 0.4 || s.Speed > 0.6 {
+		t.Errorf("measured speed %.2f, want about 0.5", s.Speed)
+	}
+	if !strings.Contains(log.String(), "ffmpeg encodes below real time") {
+		t.Errorf("the log does not say FFmpeg is below real time:\n%s", log.String())
+	}
+}
+
+// syncBuffer collects log output written from several goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

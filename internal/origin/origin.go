@@ -216,6 +216,11 @@ func Start(ctx context.Context, p *Plan) (o *Origin, err error) {
 	if err = removeHLSFiles(o.hlsDir); err != nil {
 		return o, err
 	}
+	if !o.ownDir && os.Geteuid() == 0 {
+		if err = othersCanRead(o.hlsDir); err != nil {
+			return o, err
+		}
+	}
 	prefix := filepath.Join(o.runDir, "nginx")
 	for _, d := range append(nginxconf.TempDirs(prefix), p.LogDir) {
 		if d != "" {
@@ -447,4 +452,25 @@ func firstLine(out []byte, err error) string {
 		}
 	}
 	return err.Error()
+}
+
+// othersCanRead checks that nginx's workers (nobody, when started as root) can reach dir:
+// o+x on it and every parent, o+r on dir.
+func othersCanRead(dir string) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("resolve --dir %s: %w", dir, err)
+	}
+	for d, need := abs, os.FileMode(0o005); ; d, need = filepath.Dir(d), 0o001 {
+		fi, err := os.Stat(d)
+		if err != nil {
+			return fmt.Errorf("stat %s: %w", d, err)
+		}
+		if fi.Mode().Perm()&need != need {
+			return fmt.Errorf("nginx's workers (user nobody) cannot read %s (mode %s): chmod o+rx %s or choose another --dir", d, fi.Mode().Perm(), d)
+		}
+		if d == filepath.Dir(d) {
+			return nil
+		}
+	}
 }

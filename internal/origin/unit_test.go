@@ -165,3 +165,31 @@ func TestHealthStatus(t *testing.T) {
 	h.restarted()
 	check("after a restart the speed is unknown", http.StatusOK, "OK")
 }
+
+func TestOthersCanRead(t *testing.T) {
+	base, err := os.MkdirTemp("", "others-can-read-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(base)
+	if err := os.Chmod(base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	open := filepath.Join(base, "open")
+	closed := filepath.Join(base, "closed")
+	inside := filepath.Join(closed, "hls")
+	for _, d := range []string{open, inside} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chmod(closed, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := othersCanRead(open); err != nil {
+		t.Errorf("%s: %v", open, err)
+	}
+	if err := othersCanRead(inside); err == nil || !strings.Contains(err.Error(), "chmod o+rx "+closed) {
+		t.Errorf("%s: err = %v, want one naming %s", inside, err, closed)
+	}
+}
