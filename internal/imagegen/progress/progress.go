@@ -1,5 +1,5 @@
 // Package progress shows how a build and a push advance: mpb bars when stderr is a terminal,
-// plain lines (at most one per 10 %) otherwise, so CI logs stay short.
+// plain lines (one per 10 % of the layers, per 25 % of the bytes) otherwise, so CI logs stay short.
 package progress
 
 import (
@@ -101,7 +101,11 @@ func (c *Counter) update() {
 	if c.total <= 0 {
 		return
 	}
-	tenth := c.cur * 10 / c.total
+	steps := int64(10) // a line per 10 % of the items, per 25 % of the bytes
+	if c.bytes {
+		steps = 4
+	}
+	tenth := c.cur * steps / c.total
 	if tenth == c.lastTenth {
 		return
 	}

@@ -43,6 +43,9 @@ type Options struct {
 	Progress chan<- v1.Update
 	// DockerHost overrides $DOCKER_HOST for the docker-daemon sink.
 	DockerHost string
+	// Platforms, when known before the build ("linux/amd64", "linux/arm64/v8"), let Parse
+	// refuse a one-platform sink for several platforms before any work is done.
+	Platforms []string
 }
 
 // Kinds lists the accepted --output forms.
@@ -55,6 +58,9 @@ func Parse(out string, o Options) (Sink, error) {
 	case "docker-archive":
 		if arg == "" {
 			return nil, fmt.Errorf("--output docker-archive needs a file: docker-archive:FILE")
+		}
+		if err := onePlatform(kind, o); err != nil {
+			return nil, err
 		}
 		return &DockerArchive{Path: arg, Platform: o.Platform, Progress: o.Progress}, nil
 	case "oci":
@@ -69,9 +75,29 @@ func Parse(out string, o Options) (Sink, error) {
 		}
 		return &Registry{Ref: ref, Progress: o.Progress}, nil
 	case "docker-daemon":
+		if err := onePlatform(kind, o); err != nil {
+			return nil, err
+		}
 		return &DockerDaemon{Host: o.DockerHost, Platform: o.Platform}, nil
 	}
 	return nil, fmt.Errorf("unknown output %q: use %s", out, Kinds)
+}
+
+// onePlatform refuses a one-platform sink when several platforms will be built and none is chosen.
+func onePlatform(kind string, o Options) error {
+	if o.Platform == "" && len(o.Platforms) > 1 {
+		return fmt.Errorf("%s holds one platform but %d are built (%s): pass --platform %s, or use oci:DIR or registry:REF for all of them",
+			kind, len(o.Platforms), strings.Join(o.Platforms, ", "), o.Platforms[0])
+	}
+	if o.Platform != "" && len(o.Platforms) > 0 {
+		for _, p := range o.Platforms {
+			if p == o.Platform || strings.HasPrefix(p, o.Platform+"/") {
+				return nil
+			}
+		}
+		return fmt.Errorf("--platform %s is not built (built: %s)", o.Platform, strings.Join(o.Platforms, ", "))
+	}
+	return nil
 }
 
 // PlatformString formats a platform as os/arch[/variant].

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -32,6 +33,9 @@ func Load(r io.Reader, source string) (*Spec, error) {
 		case errors.As(err, &te):
 			line, col := position(data, te.Offset)
 			return nil, fmt.Errorf("spec %s:%d:%d: field %q must be %s, not a JSON %s", source, line, col, te.Field, te.Type, te.Value)
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			line, _ := position(data, int64(len(data)))
+			return nil, fmt.Errorf("spec %s:%d is not valid JSON: it ends before the object is closed", source, line)
 		case errors.Is(err, io.EOF):
 			return nil, fmt.Errorf("spec %s is empty: it must be a JSON object", source)
 		}
@@ -191,6 +195,9 @@ func (s *Spec) applyPerArch(items []string, flag string, set func(arch, v string
 	for _, it := range items {
 		a, v, ok := strings.Cut(it, "=")
 		if !ok || strings.HasPrefix(a, "/") || strings.HasPrefix(a, ".") {
+			if _, known := arches[runtime.GOARCH]; known && len(s.Arches) == 0 && len(s.Roots) == 0 && len(s.Closures) == 0 {
+				s.Arches = []string{runtime.GOARCH} // a bare root with no arch anywhere: this machine's
+			}
 			if len(s.Arches) != 1 {
 				return fmt.Errorf("%s %q has no arch: write %s ARCH=%s (ARCH one of %s)", flag, it, flag, it, strings.Join(Arches(), ", "))
 			}

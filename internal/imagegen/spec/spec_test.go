@@ -22,6 +22,7 @@ func fakeStore(t *testing.T) (store, path string) {
 func TestLoadErrors(t *testing.T) {
 	for _, tc := range []struct{ name, in, want string }{
 		{"syntax", "{\n  \"name\": \"x\",,\n}", "x.json:2:15 is not valid JSON"},
+		{"truncated", "{\"name\": \"x\",", "x.json:1 is not valid JSON"},
 		{"unknown field", `{"name":"x","entrypont":["/bin/x"]}`, `unknown field "entrypont"`},
 		{"type", `{"name":"x","maxLayers":"many"}`, `field "maxLayers" must be int`},
 		{"empty", ``, "is empty"},

@@ -161,15 +161,15 @@ func (h *Healthcheck) validate() error {
 	default:
 		return fmt.Errorf("healthcheck test must start with \"CMD\", not %q: %s", h.Test[0], fix)
 	}
-	if len(h.Test) < 2 || !filepath.IsAbs(h.Test[1]) {
-		return errors.New("healthcheck must name a program by absolute path after \"CMD\": " + fix)
-	}
 	for _, a := range h.Test[1:] {
 		for _, tok := range shellTokens {
 			if a == tok || (len(tok) > 1 && strings.Contains(a, tok)) {
 				return fmt.Errorf("healthcheck uses shell syntax %q but exec form runs no shell (the seed's curl … || exit 1 cannot work): %s", a, fix)
 			}
 		}
+	}
+	if len(h.Test) < 2 || !filepath.IsAbs(h.Test[1]) {
+		return errors.New("healthcheck must name a program by absolute path after \"CMD\": " + fix)
 	}
 	if h.Retries < 0 || h.Interval < 0 || h.Timeout < 0 || h.StartPeriod < 0 {
 		return errors.New("healthcheck interval, timeout, startPeriod and retries must not be negative")

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bytes"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/imagegen/imagegentest"
+)
+
+// run runs imagegen in-process and returns its exit code, stdout and stderr.
+func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	root := newRootCmd()
+	var out, errb bytes.Buffer
+	root.SetOut(&out)
+	code = execute(root, args, &errb)
+	return code, out.String(), errb.String()
+}
+
+func specPath(t *testing.T, name string) string {
+	return filepath.Join(imagegentest.RepoRoot(t), "profiles", "images", name+".json")
+}
+
+func TestVersionAndHelp(t *testing.T) {
+	if code, out, _ := run(t, "version"); code != 0 || !strings.HasPrefix(out, "imagegen ") {
+		t.Fatalf("version: %d %q", code, out)
+	}
+	for _, sub := range []string{"build", "plan", "inspect"} {
+		c, _, err := newRootCmd().Find([]string{sub})
+		if err != nil || c.Example == "" {
+			t.Errorf("%s has no Example (%v)", sub, err)
+		}
+	}
+}
+
+// TestBadInput: each mistake gives one clear line, exit 1, and leaves no output behind.
+func TestBadInput(t *testing.T) {
+	root := imagegentest.FixedClosure(t)
+	dir := t.TempDir()
+	badJSON := filepath.Join(dir, "bad.json")
+	if err := os.WriteFile(badJSON, []byte(`{"name": "x",`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	shellHC := filepath.Join(dir, "shell.json")
+	if err := os.WriteFile(shellHC, []byte(`{"name":"x","entrypoint":["/bin/x"],
+		"healthcheck":{"test":["CMD","curl","-f","http://localhost:9100/metrics","||","exit","1"]}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := l.Addr().String()
+	l.Close()
+
+	out := t.TempDir() // must stay empty
+	base := []string{"build", "--name", "fixed", "--entrypoint", "/bin/imagegen-fixed"}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"invalid JSON", []string{"build", "--spec", badJSON, "--root", root, "-o", "oci:" + out + "/x"}, "is not valid JSON"},
+		{"unreadable spec", []string{"build", "--spec", dir, "-o", "oci:" + out + "/x"}, "is a directory"},
+		{"missing spec", []string{"build", "--spec", filepath.Join(dir, "nope.json"), "-o", "oci:" + out + "/x"}, "no such file"},
+		{"shell healthcheck", []string{"build", "--spec", shellHC, "--root", root, "-o", "oci:" + out + "/x"}, `shell syntax "||"`},
+		{"outside the store", append(base, "--root", dir, "-o", "oci:"+out+"/x"), "outside the Nix store"},
+		{"missing path", append(base, "--root", "/nix/store/00000000000000000000000000000000-missing", "-o", "oci:"+out+"/x"), "does not exist"},
+		{"cap 0", append(base, "--root", root, "--max-layers", "0", "-o", "oci:"+out+"/x"), "--max-layers 0 is out of range"},
+		{"cap 125", append(base, "--root", root, "--max-layers", "125", "-o", "oci:"+out+"/x"), "max layers 125 is out of range: use 2..124"},
+		{"unknown arch", append(base, "--arch", "riscv64", "--root", "riscv64="+root, "-o", "oci:"+out+"/x"), `unknown arch "riscv64"`},
+		{"docker-archive, two arches", append(base, "--arch", "amd64,arm64", "--root", "amd64="+root, "--root", "arm64="+root,
+			"-o", "docker-archive:"+out+"/x.tar"), "docker-archive holds one platform but 2 are built (linux/amd64, linux/arm64/v8): pass --platform linux/amd64"},
+		{"unreachable registry", append(base, "--root", root, "-o", "registry:"+closed+"/x:latest"), "is unreachable"},
+		{"no output", append(base, "--root", root), "no --output"},
+		{"unknown output", append(base, "--root", root, "-o", "tarball:"+out+"/x"), "unknown output"},
+		{"bad closure file", append(base, "--closure", "amd64="+badJSON, "-o", "oci:"+out+"/x"), "bad.json"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := run(t, tc.args...)
+			if code == 0 {
+				t.Fatalf("exit 0, stdout %q", stdout)
+			}
+			if strings.Count(stderr, "\n") != 1 || !strings.HasPrefix(stderr, "imagegen: ") || !strings.Contains(stderr, tc.want) {
+				t.Fatalf("stderr = %q, want one line containing %q", stderr, tc.want)
+			}
+			if ents, _ := os.ReadDir(out); len(ents) != 0 {
+				t.Fatalf("left behind: %v", ents)
+			}
+		})
+	}
+}
+
+func TestPlanAndInspect(t *testing.T) {
+	root := imagegentest.FixedClosure(t)
+	code, out, stderr := run(t, "plan", "--name", "fixed", "--entrypoint", "/bin/imagegen-fixed", "--root", root, "--max-layers", "3")
+	if code != 0 || !strings.Contains(out, "amd64: 3 store paths") || !strings.Contains(out, "2 layers + 1 customisation layer (cap 3)") {
+		t.Fatalf("plan: %d %q %q", code, out, stderr)
+	}
+	dir := t.TempDir()
+	tarPath := filepath.Join(dir, "fixed.tar")
+	code, out, stderr = run(t, "build", "-q", "--name", "fixed", "--tag", "v1", "--entrypoint", "/bin/imagegen-fixed", "--root", root,
+		"--max-layers", "3", "-o", "docker-archive:"+tarPath)
+	if code != 0 || !strings.HasPrefix(out, "sha256:") {
+		t.Fatalf("build: %d %q %q", code, out, stderr)
+	}
+	code, out, stderr = run(t, "inspect", tarPath)
+	if code != 0 || !strings.Contains(out, "layers      3") || !strings.Contains(out, root+" (+") && !strings.Contains(out, root) {
+		t.Fatalf("inspect: %d %q %q", code, out, stderr)
+	}
+	if _, err := os.Stat(tarPath + ".spdx.json"); err != nil {
+		t.Fatalf("no SBOM beside the tarball: %v", err)
+	}
+}
