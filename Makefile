@@ -4,7 +4,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -s -w -X github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/version.Version=$(VERSION)
 BIN      := bin
 
-.PHONY: all build deps test test-short bench demo clean
+.PHONY: all build deps test test-short bench bench-imagegen demo clean
 
 all: build
 
@@ -22,6 +22,10 @@ test-short:
 
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
+
+# imagegen on the FFmpeg closure fixture: full build, rebuild, crane append, tar+sha256+gzip bound.
+bench-imagegen:
+	$(GO) test -run '^$$' -bench BenchmarkImagegenFFmpeg -benchtime 1x -v ./internal/imagegen/layer/
 
 demo:
 	./scripts/demo.sh

@@ -103,11 +103,8 @@ func (c Customisation) entries() (map[string]*entry, error) {
 		if !path.IsAbs(name) || path.Clean(name) != name || name == "/" {
 			return fmt.Errorf("customisation path %q is not a clean absolute path", name)
 		}
-		if old, ok := out[name]; ok && !(old.typ == tar.TypeDir && e.typ == tar.TypeDir) {
+		if _, ok := out[name]; ok {
 			return fmt.Errorf("customisation path %s is given twice", name)
-		}
-		if old, ok := out[name]; ok && old.uid != 0 { // keep the user's directory
-			return nil
 		}
 		out[name] = e
 		return nil

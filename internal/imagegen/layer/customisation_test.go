@@ -116,6 +116,7 @@ func TestCustomisationErrors(t *testing.T) {
 		{"negative uid", Customisation{User: "x", UID: -1}, "must not be negative"},
 		{"missing CA bundle", Customisation{CACerts: "/nonexistent/ca.crt"}, "read CA certificates"},
 		{"CA dir without bundle", Customisation{CACerts: emptyDir}, "holds neither"},
+		{"home is /tmp", Customisation{User: "x", UID: 1, Home: "/tmp"}, "/tmp is given twice"},
 		{"root path", Customisation{Files: map[string][]byte{"/": nil}}, "not a clean absolute path"},
 	}
 	for _, tt := range tests {

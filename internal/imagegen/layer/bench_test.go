@@ -1,0 +1,104 @@
+package layer
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/imagegen/layering"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/testenv"
+)
+
+// BenchmarkImagegenFFmpeg is issue 4's "done when" 6, on the FFmpeg closure fixture (239 MiB,
+// 215 paths), in one run (make bench-imagegen; -benchtime 1x):
+//
+//	full     imagegen: plan + every layer (tar, sha256 ×2, gzip) + customisation, empty cache
+//	rebuild  the same after the root changed (one new store path), with that cache
+//	crane    crane append of the same tree, as one tar, onto an empty base (tar not timed)
+//	bound    this machine's tar | tee >(sha256sum) | gzip -1 | sha256sum of the same tree
+//	stream   the same work as one Go stream (archive/tar, sha256 ×2, klauspost gzip L1)
+//
+// and reports full/bound as a throughput ratio (goal ≥ 0.8) and rebuild/full as a time ratio
+// (goal ≤ 0.1). Page caches are warm for all four.
+func BenchmarkImagegenFFmpeg(b *testing.B) {
+	root := ffmpegRoot(b)
+	variant := variantRoot(b, root, "a")
+	crane := testenv.RequireBinary(b, "crane")
+	bash := testenv.RequireBinary(b, "bash")
+	g := graphOf(b, root)
+	gv := graphOf(b, variant)
+	var rel []string
+	for _, p := range g.SortedPaths() {
+		rel = append(rel, strings.TrimPrefix(p, "/"))
+	}
+	tmp := b.TempDir()
+	treeTar := filepath.Join(tmp, "tree.tar")
+	out, err := exec.Command("tar", append([]string{"-C", "/", "-cf", treeTar}, rel...)...).CombinedOutput()
+	require.NoError(b, err, "tar: %s", out)
+
+	build := func(cache *Cache, root string) {
+		gr := g
+		if root == variant {
+			gr = gv
+		}
+		plan, err := layering.New(gr, layering.DefaultMaxLayers)
+		require.NoError(b, err)
+		_, err = BuildAll(context.Background(), plan, Options{Cache: cache, NarHashes: gr.NarHashes()})
+		require.NoError(b, err)
+		_, err = Customisation{Symlinks: map[string]string{"/bin/ffmpeg": root + "/bin/ffmpeg"}}.Layer(Options{})
+		require.NoError(b, err)
+	}
+	timed := func(f func()) time.Duration {
+		start := time.Now()
+		f()
+		return time.Since(start)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		cache, err := NewCache(filepath.Join(tmp, fmt.Sprintf("cache-%d", i)))
+		require.NoError(b, err)
+		full := timed(func() { build(cache, root) })
+		rebuild := timed(func() { build(cache, variant) })
+		craneT := timed(func() {
+			out, err := exec.Command(crane, "append", "--oci-empty-base", "-f", treeTar, "-t", "bench:latest",
+				"-o", filepath.Join(tmp, fmt.Sprintf("crane-%d.tar", i))).CombinedOutput()
+			require.NoError(b, err, "crane append: %s", out)
+		})
+		script := `tar -C / -cf - "$@" | tee >(sha256sum >/dev/null) | gzip -1 | sha256sum >/dev/null`
+		bound := timed(func() {
+			out, err := exec.Command(bash, append([]string{"-c", script, "bound"}, rel...)...).CombinedOutput()
+			require.NoError(b, err, "bound: %s", out)
+		})
+		// The same work as one stream in Go (one tar, sha256 of both streams, klauspost gzip
+		// L1): what imagegen would cost without layers and parallelism.
+		oneStream := timed(func() {
+			_, err := writeLayer(io.Discard, func(w io.Writer) error {
+				return writeStoreTar(context.Background(), w, g.SortedPaths(), DefaultEpoch)
+			}, Options{Compression: Gzip, Level: 1})
+			require.NoError(b, err)
+		})
+		mb := float64(g.NarSize()) / 1e6
+		b.Logf("FFmpeg closure %.0f MB, %d paths, %d layers:", mb, len(g.Paths), layering.DefaultMaxLayers+1)
+		for _, r := range []struct {
+			name string
+			d    time.Duration
+		}{{"imagegen full build", full}, {"imagegen rebuild (root changed, cache)", rebuild},
+			{"crane append, one layer", craneT}, {"tar+sha256+gzip -1 bound", bound},
+			{"one stream in Go (tar, sha256, gzip L1)", oneStream}} {
+			b.Logf("  %-40s %7.2f s  %6.0f MB/s", r.name, r.d.Seconds(), mb/r.d.Seconds())
+		}
+		b.Logf("  full/bound throughput %.2f (goal >= 0.80), rebuild/full %.3f (goal <= 0.10), crane/full time %.2f",
+			bound.Seconds()/full.Seconds(), rebuild.Seconds()/full.Seconds(), craneT.Seconds()/full.Seconds())
+		b.ReportMetric(bound.Seconds()/full.Seconds(), "full/bound")
+		b.ReportMetric(rebuild.Seconds()/full.Seconds(), "rebuild/full")
+		b.ReportMetric(craneT.Seconds()/full.Seconds(), "crane/full")
+		b.ReportMetric(oneStream.Seconds()/full.Seconds(), "onestream/full")
+	}
+}
