@@ -4,7 +4,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -s -w -X github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/version.Version=$(VERSION)
 BIN      := bin
 
-.PHONY: all build deps test test-short bench bench-imagegen demo clean
+.PHONY: all build deps test test-short bench bench-imagegen bench-swarm demo clean
 
 all: build
 
@@ -26,6 +26,10 @@ bench: deps
 # imagegen on the FFmpeg closure fixture: full build, rebuild, crane append, tar+sha256+gzip bound.
 bench-imagegen:
 	$(GO) test -run '^$$' -bench BenchmarkImagegenFFmpeg -benchtime 1x -v ./internal/imagegen/layer/
+
+# swarm overhead: 50 FFmpeg clients, the swarm's own CPU/PSS per client vs its children's (goal <= 5 %).
+bench-swarm:
+	$(GO) test -run '^$$' -bench BenchmarkSwarm50 -benchtime 1x ./cmd/go-ffmpeg-hls-swarm/
 
 demo:
 	./scripts/demo.sh
