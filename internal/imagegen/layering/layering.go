@@ -63,8 +63,9 @@ import (
 // for the customisation layer and one for a layer a derived image (ko, FROM) adds.
 const MaxLayers = 123
 
-// DefaultMaxLayers is the default closure layer budget.
-const DefaultMaxLayers = 100
+// DefaultMaxLayers is the default closure layer budget: an image of 100 layers with the
+// customisation layer.
+const DefaultMaxLayers = 99
 
 // Layer is one image layer: the store paths it holds (sorted) and their total NAR size.
 type Layer struct {
