@@ -1,0 +1,247 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/profiles"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/testenv"
+)
+
+// upBuildBinary builds this command into a temporary directory and returns its path.
+func upBuildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "go-ffmpeg-hls-swarm")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// upRun runs the binary without a terminal (stdin is /dev/null) and returns stdout, stderr, exit code.
+func upRun(t *testing.T, bin string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run %v: %v", args, err)
+	}
+	return stdout.String(), stderr.String(), code
+}
+
+func TestUpHelp(t *testing.T) {
+	bin := upBuildBinary(t)
+	out, errOut, code := upRun(t, bin, "up", "--help")
+	if code != 0 || errOut != "" {
+		t.Fatalf("up --help: exit %d, stderr %q", code, errOut)
+	}
+	for _, want := range []string{"runner", "container", "vm", "--profile", "--type", "--dry-run", "--image", "--flake",
+		"Examples:", "go-ffmpeg-hls-swarm up low-latency runner", "/dev/kvm", "menu"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("up --help lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "kvm-device") {
+		t.Errorf("up --help shows the hidden --kvm-device flag")
+	}
+}
+
+func TestUpRefusals(t *testing.T) {
+	bin := upBuildBinary(t)
+	set, err := profiles.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	missingKVM := filepath.Join(t.TempDir(), "kvm")
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"unknown profile flag", []string{"up", "--profile", "nope", "--dry-run"},
+			append([]string{`unknown origin profile "nope"`}, set.OriginNames()...)},
+		{"unknown profile argument", []string{"up", "nope"},
+			append([]string{`unknown origin profile "nope"`}, set.OriginNames()...)},
+		{"unknown type flag", []string{"up", "--type", "pod"}, []string{`unknown type "pod"`, "runner, container, vm"}},
+		{"unknown type argument", []string{"up", "default", "pod", "--dry-run"}, []string{`unknown type "pod"`, "runner, container, vm"}},
+		{"vm without kvm", []string{"up", "--kvm-device", missingKVM, "--type", "vm"},
+			[]string{"vm needs KVM", missingKVM, "--type runner", "--type container"}},
+		{"vm without kvm, dry run", []string{"up", "--kvm-device", missingKVM, "--dry-run", "stress-test", "vm"},
+			[]string{"vm needs KVM", "--type runner", "--type container"}},
+		{"too many arguments", []string{"up", "default", "runner", "extra"}, []string{"at most PROFILE and TYPE", "after --"}},
+		{"profile given twice", []string{"up", "--profile", "debug", "logged"}, []string{"profile given twice"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, errOut, code := upRun(t, bin, tt.args...)
+			if code == 0 {
+				t.Fatalf("exit 0, want non-zero; stdout %q", out)
+			}
+			if out != "" {
+				t.Errorf("a refusal printed a plan on stdout: %q", out)
+			}
+			if n := strings.Count(errOut, "\n"); n != 1 {
+				t.Errorf("stderr has %d lines, want one: %q", n, errOut)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("stderr %q lacks %q", errOut, w)
+				}
+			}
+		})
+	}
+}
+
+func TestUpDryRunPrintsPlan(t *testing.T) {
+	bin := upBuildBinary(t)
+	tests := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"up", "--dry-run"}, []string{"No terminal: using the defaults (profile=default, type=runner)",
+			"Profile:    default - ", "Type:       runner - ", "Underlying: " + bin + " origin --profile default\n"}},
+		{[]string{"up", "--dry-run", "low-latency", "container", "--", "--port", "9000"}, []string{"Profile:    low-latency - ",
+			"Underlying: docker run --rm --network host go-ffmpeg-hls-swarm-test-origin:latest origin --profile low-latency --port 9000\n"}},
+		{[]string{"up", "--dry-run", "--profile", "tap", "--type", "vm", "--kvm-device", "/dev/null", "--flake", "github:o/r"},
+			[]string{"Type:       vm - ", "Underlying: nix run github:o/r#test-origin-vm-tap\n"}},
+	}
+	for _, tt := range tests {
+		out, errOut, code := upRun(t, bin, tt.args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", tt.args, code, errOut)
+		}
+		for _, w := range append(tt.want, "Dry run: nothing started.") {
+			if !strings.Contains(out, w) {
+				t.Errorf("%v: stdout lacks %q:\n%s", tt.args, w, out)
+			}
+		}
+	}
+}
+
+// lockedBuffer collects a child's output while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+var ansiEscape = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\r`)
+
+func TestUpMenuOnPseudoTerminal(t *testing.T) {
+	bin := upBuildBinary(t)
+	set, err := profiles.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "up", "--dry-run", "--kvm-device", filepath.Join(t.TempDir(), "no-kvm"))
+	cmd.Env = append(os.Environ(), "TERM=xterm-256color")
+	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 132})
+	if err != nil {
+		t.Fatalf("start on a pty: %v", err)
+	}
+	t.Cleanup(func() { _ = ptmx.Close(); _ = cmd.Process.Kill() })
+	// Answer the cursor-position reports (ESC [6n) as a terminal does: bubbletea's init asks
+	// for the background colour (OSC 11) followed by one, and waits 5 s when nobody answers.
+	var screen lockedBuffer
+	copied := make(chan struct{})
+	go func() {
+		defer close(copied)
+		buf, answered := make([]byte, 4096), 0
+		for {
+			n, err := ptmx.Read(buf)
+			if n > 0 {
+				_, _ = screen.Write(buf[:n])
+				for asked := strings.Count(screen.String(), "\x1b[6n"); answered < asked; answered++ {
+					_, _ = ptmx.Write([]byte("\x1b[1;1R"))
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	text := func() string { return ansiEscape.ReplaceAllString(screen.String(), "") }
+	waitScreen := func(what string) {
+		t.Helper()
+		testenv.WaitFor(t, 30*time.Second, fmt.Sprintf("%q on the screen", what), func() bool {
+			return strings.Contains(text(), what)
+		})
+	}
+	send := func(s string) {
+		t.Helper()
+		if _, err := ptmx.Write([]byte(s)); err != nil {
+			t.Fatalf("write to the pty: %v", err)
+		}
+	}
+	const down, up, enter = "\x1b[B", "\x1b[A", "\r"
+
+	waitScreen("Pick a test-origin profile (1/2)")
+	for _, p := range set.Origins {
+		waitScreen(p.Name)
+	}
+	send(down) // default → the second profile
+	waitScreen("> " + set.Origins[1].Name)
+	send(enter)
+	waitScreen("Pick a deployment type (2/2)")
+	send(up) // runner → vm (wraps), which this host cannot run
+	waitScreen("> vm")
+	send(enter)
+	waitScreen("vm needs KVM")
+	send(up) // vm → container
+	waitScreen("> container")
+	send(enter)
+
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("up exited with %v:\n%s", err, text())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("up did not exit after the menu:\n%s", text())
+	}
+	select {
+	case <-copied:
+	case <-time.After(5 * time.Second):
+	}
+	for _, w := range []string{"Profile:    " + set.Origins[1].Name + " - ", "Type:       container - ",
+		"Underlying: docker run --rm --network host go-ffmpeg-hls-swarm-test-origin:latest origin --profile " + set.Origins[1].Name,
+		"Dry run: nothing started."} {
+		if !strings.Contains(text(), w) {
+			t.Errorf("screen lacks %q:\n%s", w, text())
+		}
+	}
+	if strings.Contains(text(), "No terminal") {
+		t.Errorf("on a terminal, up took the no-terminal defaults:\n%s", text())
+	}
+}
