@@ -193,3 +193,23 @@ func TestOthersCanRead(t *testing.T) {
 		t.Errorf("%s: err = %v, want one naming %s", inside, err, closed)
 	}
 }
+
+func TestRemoveHLSFiles(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"stream.m3u8", "stream_00001.ts", "stream.m3u8.tmp", "x.m4s", "keep.txt", "notes.md"} {
+		if err := os.WriteFile(filepath.Join(dir, n), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := removeHLSFiles(dir); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(dir)
+	var left []string
+	for _, e := range entries {
+		left = append(left, e.Name())
+	}
+	if strings.Join(left, ",") != "keep.txt,notes.md" {
+		t.Errorf("left %v, want only keep.txt and notes.md", left)
+	}
+}
