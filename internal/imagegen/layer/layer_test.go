@@ -23,8 +23,10 @@ const long = "a-directory-name-long-enough-that-the-whole-tar-name-exceeds-one-h
 func TestStoreLayerFormat(t *testing.T) {
 	tree := nixBuild(t, "tree")
 	dep := nixBuild(t, "dep")
+	file := nixBuild(t, "file")
+	link := nixBuild(t, "link")
 	epoch := time.Unix(1700000000, 0)
-	l, err := FromStorePaths(context.Background(), []string{tree, dep}, Options{Epoch: epoch})
+	l, err := FromStorePaths(context.Background(), []string{tree, dep, file, link}, Options{Epoch: epoch})
 	require.NoError(t, err)
 	mt, err := l.MediaType()
 	require.NoError(t, err)
@@ -69,6 +71,14 @@ func TestStoreLayerFormat(t *testing.T) {
 	require.Contains(t, byName, deep, "long names survive")
 	assert.Equal(t, "deep\n", string(byName[deep].data))
 	assert.Contains(t, byName, depName+"/lib/dep.txt")
+	// Single-file and symlink store paths.
+	f := byName[strings.TrimPrefix(file, "/")]
+	assert.EqualValues(t, tar.TypeReg, f.hdr.Typeflag)
+	assert.EqualValues(t, 0o444, f.hdr.Mode)
+	assert.Equal(t, "file\n", string(f.data))
+	ln := byName[strings.TrimPrefix(link, "/")]
+	assert.EqualValues(t, tar.TypeSymlink, ln.hdr.Typeflag)
+	assert.Equal(t, dep+"/lib", ln.hdr.Linkname)
 
 	// Sorted: store paths in order, each walked with names sorted per directory.
 	first := map[string]int{}

@@ -9,6 +9,9 @@ let
 in
 {
   inherit dep;
+  # A store path may also be a single file or a single symlink.
+  file = sh "imagegen-layer-file" "echo file > $out";
+  link = sh "imagegen-layer-link" "/bin/ln -s ${dep}/lib $out";
   # Every kind of entry a store path holds: executable and plain files, nested and empty
   # directories, relative and absolute (store) symlinks, a hard link, a very long name.
   tree = sh "imagegen-layer-tree" ''
