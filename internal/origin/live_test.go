@@ -419,3 +419,56 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestPrivateDirServed: as root, a --dir that nobody cannot read is still served (the workers
+// run as root then, with a warning), and stale files in it are removed at start.
+func TestPrivateDirServed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a real FFmpeg and nginx")
+	}
+	testenv.RequireRoot(t)
+	ffmpeg := testenv.RequireBinary(t, "ffmpeg")
+	nginx := testenv.RequireBinary(t, "nginx")
+	dir := t.TempDir() // 0700
+	stale := filepath.Join(dir, "stream_00007.ts")
+	if err := os.WriteFile(stale, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	set, err := profiles.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := set.Origin("low-latency")
+	var log syncBuffer
+	plan, err := origin.Prepare(context.Background(), origin.Config{Profile: p, Overrides: origin.Overrides{Width: 320, Height: 180, FPS: 15},
+		FFmpeg: ffmpeg, Nginx: nginx, Dir: dir, Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := origin.Start(context.Background(), plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = o.Stop() })
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("stale segment %s survived the start", stale)
+	}
+	testenv.WaitFor(t, 60*time.Second, "segments served from the private dir", func() bool {
+		resp, err := client.Get(o.PlaylistURL())
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode == http.StatusOK && strings.Contains(string(b), "#EXTINF:")
+	})
+	if !strings.Contains(log.String(), "nginx workers run as root") {
+		t.Errorf("no warning about root workers in the log:\n%s", log.String())
+	}
+	if err := o.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("HLS files left in %s after stop: %d entries", dir, len(entries))
+	}
+}

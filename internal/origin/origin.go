@@ -153,6 +153,14 @@ func (p *Plan) NginxConfig(prefix, root, healthSocket string) nginxconf.Config {
 		HealthSocket: healthSocket, LogDir: p.LogDir, User: workerUser()}
 }
 
+// rootUser is "root <group 0>" for nginx's user directive.
+func rootUser() string {
+	if g, err := user.LookupGroupId("0"); err == nil {
+		return "root " + g.Name
+	}
+	return "root"
+}
+
 // workerUser is nginx's worker user when it starts as root: nobody (any user that cannot
 // write the HLS directory will do); as non-root nginx keeps the current user.
 func workerUser() string {
@@ -216,9 +224,11 @@ func Start(ctx context.Context, p *Plan) (o *Origin, err error) {
 	if err = removeHLSFiles(o.hlsDir); err != nil {
 		return o, err
 	}
+	workersAsRoot := false
 	if !o.ownDir && os.Geteuid() == 0 {
-		if err = othersCanRead(o.hlsDir); err != nil {
-			return o, err
+		if rerr := othersCanRead(o.hlsDir); rerr != nil {
+			o.log.Warn("nginx workers run as root: "+rerr.Error(), "dir", o.hlsDir)
+			workersAsRoot = true
 		}
 	}
 	prefix := filepath.Join(o.runDir, "nginx")
@@ -234,6 +244,9 @@ func Start(ctx context.Context, p *Plan) (o *Origin, err error) {
 		return o, err
 	}
 	nc := p.NginxConfig(prefix, o.hlsDir, sock)
+	if workersAsRoot {
+		nc.User = rootUser()
+	}
 	conf, err := nginxconf.Render(nc)
 	if err != nil {
 		return o, err
@@ -455,7 +468,7 @@ func firstLine(out []byte, err error) string {
 }
 
 // othersCanRead checks that nginx's workers (nobody, when started as root) can reach dir:
-// o+x on it and every parent, o+r on dir.
+// o+x on it and every parent, o+r on dir. When they cannot, the workers run as root instead.
 func othersCanRead(dir string) error {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -467,7 +480,7 @@ func othersCanRead(dir string) error {
 			return fmt.Errorf("stat %s: %w", d, err)
 		}
 		if fi.Mode().Perm()&need != need {
-			return fmt.Errorf("nginx's workers (user nobody) cannot read %s (mode %s): chmod o+rx %s or choose another --dir", d, fi.Mode().Perm(), d)
+			return fmt.Errorf("user nobody cannot read %s (mode %s): chmod o+rx %s to keep nginx's workers unprivileged", d, fi.Mode().Perm(), d)
 		}
 		if d == filepath.Dir(d) {
 			return nil
