@@ -66,6 +66,7 @@ func TestParseLogFiles(t *testing.T) {
 		{"5.1/truncated-segment.stderr.log", map[LogKind]int{LogSegmentRequest: 21, LogOpen: 43, LogTruncated: 5}},
 		{"5.1/origin-down.stderr.log", map[LogKind]int{LogSegmentRequest: 6, LogOpen: 9, LogConnectFailed: 2, LogPlaylistFailed: 2}},
 		{"5.1/origin-stalled.stderr.log", map[LogKind]int{LogSegmentRequest: 6, LogOpen: 9, LogTimeout: 1, LogPlaylistFailed: 2}},
+		{"5.1/origin-refused.stderr.log", map[LogKind]int{LogConnectFailed: 3, LogReconnect: 2}},
 		{"6.1/session.stderr.log", map[LogKind]int{LogSegmentRequest: 6, LogOpen: 9, LogHTTPError: 4, LogReconnect: 1,
 			LogSegmentFailed: 2, LogPlaylistFailed: 3, LogConnectFailed: 1, LogTimeout: 1, LogTruncated: 1}},
 		{"7.1/session.stderr.log", map[LogKind]int{LogSegmentRequest: 6, LogOpen: 9, LogHTTPError: 4, LogReconnect: 2,

@@ -56,6 +56,7 @@ func TestSessionLogFiles(t *testing.T) {
 			event.HTTPError: 2}, map[int]int{0: 2}},
 		{"5.1/origin-stalled.stderr.log", map[event.Kind]int{event.SegmentRequest: 6, event.PlaylistRequest: 3,
 			event.Timeout: 1, event.HTTPError: 1}, map[int]int{0: 1}},
+		{"5.1/origin-refused.stderr.log", map[event.Kind]int{event.HTTPError: 3, event.Reconnect: 2}, map[int]int{0: 3}},
 		{"6.1/session.stderr.log", map[event.Kind]int{event.SegmentRequest: 6, event.PlaylistRequest: 2,
 			event.HTTPError: 6, event.Reconnect: 1, event.Timeout: 1}, map[int]int{404: 3, 503: 1, 0: 2}},
 		{"7.1/session.stderr.log", map[event.Kind]int{event.SegmentRequest: 6, event.PlaylistRequest: 2,

@@ -48,6 +48,15 @@ func (r *recorder) perClient(k event.Kind) map[int]int {
 	return m
 }
 
+// perClientMatch counts events of kind k that match, per client index.
+func (r *recorder) perClientMatch(k event.Kind, match func(event.Event) bool) map[int]int {
+	m := map[int]int{}
+	for _, e := range r.all(k, match) {
+		m[e.Client]++
+	}
+	return m
+}
+
 // marker returns a user agent unique to one test, which appears in its FFmpeg children's
 // command lines, so /proc can tell them from every other process on the machine.
 func marker() string { return fmt.Sprintf("swarmtest-%016x", rand.Uint64()) }

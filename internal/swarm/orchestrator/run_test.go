@@ -28,7 +28,22 @@ func testLogger(t *testing.T) *slog.Logger {
 // liveConfig is a swarm against a real live origin (FFmpeg → HLS → nginx on 127.0.0.1).
 func liveConfig(t *testing.T, clients int) (orchestrator.Config, string) {
 	t.Helper()
-	o := origintest.Start(t, "low-latency", origintest.Small(), origintest.WithMinSegments(3))
+	o := startOrigin(t)
+	cfg, ua := swarmConfig(t, clients)
+	cfg.URL = o.PlaylistURL
+	return cfg, ua
+}
+
+// startOrigin runs the low-latency profile (1 s segments) small.
+func startOrigin(t *testing.T) *origintest.Origin {
+	t.Helper()
+	return origintest.Start(t, "low-latency", origintest.Small(), origintest.WithMinSegments(3))
+}
+
+// swarmConfig is a swarm of clients without a URL; its FFmpeg children carry the returned
+// marker (their user agent) and must be gone when the test ends.
+func swarmConfig(t *testing.T, clients int) (orchestrator.Config, string) {
+	t.Helper()
 	ffmpeg := testenv.RequireBinary(t, "ffmpeg")
 	ua := marker()
 	t.Cleanup(func() {
@@ -40,11 +55,20 @@ func liveConfig(t *testing.T, clients int) (orchestrator.Config, string) {
 		}
 	})
 	return orchestrator.Config{
-		URL: o.PlaylistURL, Clients: clients, RampRate: 5, RampJitter: 50 * time.Millisecond,
+		Clients: clients, RampRate: 5, RampJitter: 50 * time.Millisecond,
 		Variant: "all", FFmpegPath: ffmpeg, Timeout: 5 * time.Second, Reconnect: true,
 		ReconnectDelayMax: 2 * time.Second, SegmentRetries: 2, UserAgent: ua,
 		Logger: testLogger(t), Seed: 1,
 	}, ua
+}
+
+// runSwarm runs the swarm to its Duration; runSwarmCtx until ctx ends.
+func runSwarm(t *testing.T, cfg orchestrator.Config, sink event.Sink) error {
+	return runSwarmCtx(context.Background(), cfg, sink)
+}
+
+func runSwarmCtx(ctx context.Context, cfg orchestrator.Config, sink event.Sink) error {
+	return orchestrator.Run(ctx, cfg, sink)
 }
 
 func TestRunLiveStream(t *testing.T) {
