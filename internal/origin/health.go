@@ -60,7 +60,7 @@ func (h *health) observe(at time.Time, b progress.Block) {
 	}
 	switch slow := h.speed < RealtimeThreshold; {
 	case slow && !h.slow:
-		h.log.Warn("ffmpeg encodes below real time: segments arrive late and /health says SLOW", "speed", round2(h.speed))
+		h.log.Warn("ffmpeg encodes below real time: segments arrive late (reported by /health)", "speed", round2(h.speed))
 	case !slow && h.slow:
 		h.log.Info("ffmpeg keeps real time again", "speed", round2(h.speed))
 	}
@@ -88,19 +88,22 @@ func (h *health) status(now time.Time) Status {
 	h.mu.Lock()
 	speed, known, slow := h.speed, h.known, h.slow
 	h.mu.Unlock()
+	slowNote := ""
+	if known && slow {
+		slowNote = fmt.Sprintf("ffmpeg encodes at %.2fx real time (below %.2fx)", speed, RealtimeThreshold)
+	}
 	for _, name := range h.playlists {
 		fi, err := os.Stat(filepath.Join(h.dir, name))
 		if err != nil {
-			return Status{Code: http.StatusServiceUnavailable, Body: fmt.Sprintf("STALE: %s not written yet", name), Speed: speed}
+			return Status{Code: http.StatusServiceUnavailable, Body: joinNote(fmt.Sprintf("STALE: %s not written yet", name), slowNote), Speed: speed}
 		}
 		if age := now.Sub(fi.ModTime()); age > h.freshFor {
 			return Status{Code: http.StatusServiceUnavailable, Speed: speed,
-				Body: fmt.Sprintf("STALE: %s last written %s ago (fresh means under %s)", name, age.Round(100*time.Millisecond), h.freshFor)}
+				Body: joinNote(fmt.Sprintf("STALE: %s last written %s ago (fresh means under %s)", name, age.Round(100*time.Millisecond), h.freshFor), slowNote)}
 		}
 	}
-	if known && slow {
-		return Status{Code: http.StatusOK, Speed: speed,
-			Body: fmt.Sprintf("SLOW: ffmpeg encodes at %.2fx real time (below %.2fx); playlists are fresh but segments arrive late", speed, RealtimeThreshold)}
+	if slowNote != "" {
+		return Status{Code: http.StatusOK, Speed: speed, Body: "SLOW: " + slowNote + "; playlists are fresh but segments arrive late"}
 	}
 	return Status{Code: http.StatusOK, Body: "OK", Speed: speed}
 }
@@ -119,6 +122,13 @@ func (h *health) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(s.Code)
 	fmt.Fprintln(w, s.Body)
+}
+
+func joinNote(body, note string) string {
+	if note == "" {
+		return body
+	}
+	return body + "; " + note
 }
 
 func round2(f float64) float64 { return float64(int(f*100+0.5)) / 100 }

@@ -426,6 +426,9 @@ func (o *Origin) Stop() error {
 func Run(ctx context.Context, p *Plan) error {
 	o, err := Start(ctx, p)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting: Start has cleaned up
+		}
 		return err
 	}
 	<-ctx.Done()

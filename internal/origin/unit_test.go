@@ -162,6 +162,11 @@ func TestHealthStatus(t *testing.T) {
 	h.started = now.Add(-time.Hour) // past the warm-up
 	feed(0, 10*time.Second, 0.5)
 	check("half speed", http.StatusOK, "SLOW: ffmpeg encodes at 0.50x real time")
+	write("a.m3u8", 20*time.Second)
+	if s := h.status(now); s.Code != http.StatusServiceUnavailable || !strings.HasSuffix(s.Body, "; ffmpeg encodes at 0.50x real time (below 0.95x)") {
+		t.Errorf("stale and slow: %d %q, want 503 naming both", s.Code, s.Body)
+	}
+	write("a.m3u8", time.Second)
 	h.restarted()
 	check("after a restart the speed is unknown", http.StatusOK, "OK")
 }
