@@ -115,11 +115,16 @@ func TestPathInfoNewestShapes(t *testing.T) {
 	in := `{"44pykr9qxmrxhqlvbbnhcdlarlgn53fm-imagegen-test-base": {"storeDir": "/nix/store",
 	  "narHash": {"algorithm": "sha256", "format": "base64", "hash": "bNZdLTvl8tvDlnyH5ojV81aOQKFNVC/Um0GCgNqs8vg="},
 	  "narSize": 456, "references": [], "deriver": null}}`
-	paths, err := ParsePathInfo(strings.NewReader(in))
-	require.NoError(t, err)
-	require.Len(t, paths, 1)
-	assert.Equal(t, basePath, paths[0].Path)
-	assert.Equal(t, "sha256-bNZdLTvl8tvDlnyH5ojV81aOQKFNVC/Um0GCgNqs8vg=", paths[0].NarHash)
+	wrapped := `{"version": 2, "storeDir": "/nix/store", "info": {"44pykr9qxmrxhqlvbbnhcdlarlgn53fm-imagegen-test-base": {
+	  "version": 2, "narHash": {"algorithm": "sha256", "format": "base16", "hash": "6cd65d2d3be5f2dbc3967c87e688d5f3568e40a14d542fd49b418280daacf2f8"},
+	  "narSize": 456, "references": ["44pykr9qxmrxhqlvbbnhcdlarlgn53fm-imagegen-test-base"]}}}`
+	for _, in := range []string{in, wrapped} {
+		paths, err := ParsePathInfo(strings.NewReader(in))
+		require.NoError(t, err)
+		require.Len(t, paths, 1)
+		assert.Equal(t, basePath, paths[0].Path)
+		assert.Equal(t, "sha256-bNZdLTvl8tvDlnyH5ojV81aOQKFNVC/Um0GCgNqs8vg=", paths[0].NarHash)
+	}
 }
 
 func TestBadInput(t *testing.T) {

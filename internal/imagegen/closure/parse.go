@@ -20,8 +20,9 @@ import (
 // ParsePathInfo reads `nix path-info --json [--recursive]` output in either shape: the list of
 // objects with a "path" field (Nix ≤ 2.18, e.g. Debian's 2.8) or the object keyed by store path
 // (Nix ≥ 2.19; a null value marks an invalid path). narHash may be SRI, "sha256:<nix32|hex>" or a
-// structured {"algorithm","format","hash"} object; references may be base names when a
-// "storeDir" field is present (newest Nix). Hashes are returned in SRI form.
+// structured {"algorithm","format","hash"} object; paths and references may be base names
+// (newest Nix, with "storeDir" per entry or in a {"version", "info"} wrapper; default
+// /nix/store). Hashes are returned in SRI form.
 func ParsePathInfo(r io.Reader) ([]*StorePath, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
@@ -38,6 +39,17 @@ func ParsePathInfo(r io.Reader) ([]*StorePath, error) {
 			return nil, fmt.Errorf("parse nix path-info JSON list: %w", err)
 		}
 	case '{':
+		// A versioned wrapper {"version": N, "storeDir": D, "info": {path: info}} is unwrapped.
+		var wrapper struct {
+			Version  json.RawMessage            `json:"version"`
+			StoreDir string                     `json:"storeDir"`
+			Info     map[string]json.RawMessage `json:"info"`
+		}
+		storeDir := ""
+		if json.Unmarshal(data, &wrapper) == nil && wrapper.Info != nil && len(wrapper.Version) > 0 {
+			data, _ = json.Marshal(wrapper.Info)
+			storeDir = wrapper.StoreDir
+		}
 		var obj map[string]*rawInfo
 		if err := json.Unmarshal(data, &obj); err != nil {
 			return nil, fmt.Errorf("parse nix path-info JSON object: %w", err)
@@ -47,6 +59,9 @@ func ParsePathInfo(r io.Reader) ([]*StorePath, error) {
 				return nil, fmt.Errorf("store path %s is not valid (nix path-info reports null): build or fetch it first", p)
 			}
 			ri.Path = p
+			if ri.StoreDir == "" {
+				ri.StoreDir = storeDir
+			}
 			raws = append(raws, *ri)
 		}
 	default:
