@@ -4,7 +4,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -s -w -X github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/version.Version=$(VERSION)
 BIN      := bin
 
-.PHONY: all build deps test test-short bench bench-imagegen bench-swarm demo clean
+.PHONY: all build deps test test-short bench bench-imagegen bench-swarm demo clean completion ko
 
 all: build
 
@@ -33,6 +33,14 @@ bench-swarm:
 
 demo:
 	./scripts/demo.sh
+
+# Shell completion for bash, zsh and fish in dist/completions/ (profiles/ is their source; docs/how-to/up.md).
+completion: build
+	mkdir -p dist/completions
+	for sh in bash zsh fish; do \
+	  $(BIN)/go-ffmpeg-hls-swarm completion $$sh >dist/completions/go-ffmpeg-hls-swarm.$$sh.tmp && \
+	  mv dist/completions/go-ffmpeg-hls-swarm.$$sh.tmp dist/completions/go-ffmpeg-hls-swarm.$$sh || exit 1; \
+	done
 
 clean:
 	rm -rf $(BIN)

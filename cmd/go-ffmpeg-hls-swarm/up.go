@@ -45,12 +45,12 @@ Arguments after -- go to the origin (for example -- --port 9000).`,
 			}
 			return nil
 		},
-		ValidArgsFunction: func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
 			switch len(args) {
 			case 0:
-				return upProfileNames(), cobra.ShellCompDirectiveNoFileComp
+				return upProfileCompletions(), cobra.ShellCompDirectiveNoFileComp
 			case 1:
-				return up.TypeNames(), cobra.ShellCompDirectiveNoFileComp
+				return upTypeCompletions(), cobra.ShellCompDirectiveNoFileComp
 			}
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		},
@@ -90,8 +90,8 @@ Arguments after -- go to the origin (for example -- --port 9000).`,
 	f.StringVar(&req.Flake, "flake", up.DefaultFlake, "flake that holds the MicroVM apps, for --type vm")
 	f.StringVar(&kvm, "kvm-device", up.DefaultKVMDevice, "KVM device the vm type needs")
 	_ = f.MarkHidden("kvm-device")
-	_ = cmd.RegisterFlagCompletionFunc("profile", cobra.FixedCompletions(upProfileNames(), cobra.ShellCompDirectiveNoFileComp))
-	_ = cmd.RegisterFlagCompletionFunc("type", cobra.FixedCompletions(up.TypeNames(), cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("profile", cobra.FixedCompletions(upProfileCompletions(), cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("type", cobra.FixedCompletions(upTypeCompletions(), cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
@@ -122,4 +122,26 @@ func upProfileNames() []string {
 		return nil
 	}
 	return set.OriginNames()
+}
+
+// upProfileCompletions offers each origin profile with its description.
+func upProfileCompletions() []cobra.Completion {
+	set, err := profiles.Load()
+	if err != nil {
+		return nil
+	}
+	out := make([]cobra.Completion, 0, len(set.Origins))
+	for _, p := range set.Origins {
+		out = append(out, cobra.CompletionWithDesc(p.Name, p.Description))
+	}
+	return out
+}
+
+// upTypeCompletions offers each deployment type with its description.
+func upTypeCompletions() []cobra.Completion {
+	out := make([]cobra.Completion, 0, len(up.Types()))
+	for _, t := range up.Types() {
+		out = append(out, cobra.CompletionWithDesc(string(t), t.Describe()))
+	}
+	return out
 }
