@@ -80,7 +80,7 @@ func BenchmarkImagegenFFmpeg(b *testing.B) {
 		// L1): what imagegen would cost without layers and parallelism.
 		oneStream := timed(func() {
 			_, err := writeLayer(io.Discard, func(w io.Writer) error {
-				return writeStoreTar(context.Background(), w, g.SortedPaths(), DefaultEpoch)
+				return writeStoreTar(context.Background(), w, g.SortedPaths(), time.Unix(DefaultEpochUnix, 0))
 			}, Options{Compression: Gzip, Level: 1})
 			require.NoError(b, err)
 		})

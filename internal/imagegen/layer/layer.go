@@ -30,13 +30,14 @@ const (
 	Zstd = "zstd"
 )
 
-// DefaultEpoch is the mtime of every entry when SOURCE_DATE_EPOCH is not set (1 s after 1970).
-var DefaultEpoch = time.Unix(1, 0).UTC()
+// DefaultEpochUnix is the mtime (seconds since 1970) of every entry when SOURCE_DATE_EPOCH is
+// not set.
+const DefaultEpochUnix = 1
 
 // Options control how layers are written. The zero value means gzip at BestSpeed (as ggcr
-// and crane do), mtime DefaultEpoch, no cache.
+// and crane do), mtime DefaultEpochUnix, no cache.
 type Options struct {
-	// Epoch is the mtime of every tar entry (SOURCE_DATE_EPOCH); zero means DefaultEpoch.
+	// Epoch is the mtime of every tar entry (SOURCE_DATE_EPOCH); zero means DefaultEpochUnix.
 	Epoch time.Time
 	// Compression is "gzip" (default) or "zstd".
 	Compression string
@@ -53,7 +54,7 @@ type Options struct {
 
 func (o Options) normalized() (Options, error) {
 	if o.Epoch.IsZero() {
-		o.Epoch = DefaultEpoch
+		o.Epoch = time.Unix(DefaultEpochUnix, 0)
 	}
 	o.Epoch = o.Epoch.UTC().Truncate(time.Second)
 	switch o.Compression {
