@@ -25,7 +25,7 @@ func newUpCmd() *cobra.Command {
 		Long: `up starts the test origin in one of three ways and prints what it runs before it runs it:
 
   runner      FFmpeg + nginx on this machine (go-ffmpeg-hls-swarm origin --profile P)
-  container   the test-origin image in Docker (docker run --rm --network host IMAGE origin --profile P)
+  container   the test-origin image in Docker (docker run --rm --network host IMAGE --profile P)
   vm          the NixOS MicroVM (nix run FLAKE#test-origin-vm-P; Linux with /dev/kvm only)
 
 The profile and type come from --profile/--type or from the first two arguments.

@@ -119,7 +119,7 @@ func TestUpDryRunPrintsPlan(t *testing.T) {
 		{[]string{"up", "--dry-run"}, []string{"No terminal: using the defaults (profile=default, type=runner)",
 			"Profile:    default - ", "Type:       runner - ", "Underlying: " + bin + " origin --profile default\n"}},
 		{[]string{"up", "--dry-run", "low-latency", "container", "--", "--port", "9000"}, []string{"Profile:    low-latency - ",
-			"Underlying: docker run --rm --network host go-ffmpeg-hls-swarm-test-origin:latest origin --profile low-latency --port 9000\n"}},
+			"Underlying: docker run --rm --network host go-ffmpeg-hls-swarm-test-origin:latest --profile low-latency --port 9000\n"}},
 		{[]string{"up", "--dry-run", "--profile", "tap", "--type", "vm", "--kvm-device", "/dev/null", "--flake", "github:o/r"},
 			[]string{"Type:       vm - ", "Underlying: nix run github:o/r#test-origin-vm-tap\n"}},
 	}
@@ -235,7 +235,7 @@ func TestUpMenuOnPseudoTerminal(t *testing.T) {
 	case <-time.After(5 * time.Second):
 	}
 	for _, w := range []string{"Profile:    " + set.Origins[1].Name + " - ", "Type:       container - ",
-		"Underlying: docker run --rm --network host go-ffmpeg-hls-swarm-test-origin:latest origin --profile " + set.Origins[1].Name,
+		"Underlying: docker run --rm --network host go-ffmpeg-hls-swarm-test-origin:latest --profile " + set.Origins[1].Name,
 		"Dry run: nothing started."} {
 		if !strings.Contains(text(), w) {
 			t.Errorf("screen lacks %q:\n%s", w, text())

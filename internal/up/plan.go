@@ -141,8 +141,10 @@ func Resolve(set *profiles.Set, req Request, host Host) (Plan, error) {
 		if image == "" {
 			image = DefaultImage
 		}
+		// The image's entrypoint is `go-ffmpeg-hls-swarm origin` (profiles/images/test-origin.json):
+		// its command is only the origin's flags.
 		p.Image = image
-		p.Argv = append([]string{"docker", "run", "--rm", "--network", "host", image}, originArgs...)
+		p.Argv = append([]string{"docker", "run", "--rm", "--network", "host", image}, originArgs[1:]...)
 	case VM:
 		if err := host.VMSupport(); err != nil {
 			return Plan{}, err

@@ -44,16 +44,16 @@ func TestResolve(t *testing.T) {
 		{"runner with extra args", Request{Profile: "low-latency", Type: "runner", Self: "/bin/me", Extra: []string{"--port", "9000"}},
 			good, []string{"/bin/me", "origin", "--profile", "low-latency", "--port", "9000"}, nil},
 		{"container default image", Request{Profile: "4k-abr", Type: "container"}, good,
-			[]string{"docker", "run", "--rm", "--network", "host", DefaultImage, "origin", "--profile", "4k-abr"}, nil},
+			[]string{"docker", "run", "--rm", "--network", "host", DefaultImage, "--profile", "4k-abr"}, nil},
 		{"container own image", Request{Type: "container", Image: "reg/x:1", Extra: []string{"--port", "1"}}, good,
-			[]string{"docker", "run", "--rm", "--network", "host", "reg/x:1", "origin", "--profile", "default", "--port", "1"}, nil},
+			[]string{"docker", "run", "--rm", "--network", "host", "reg/x:1", "--profile", "default", "--port", "1"}, nil},
 		{"vm", Request{Profile: "stress-test", Type: "vm"}, good, []string{"nix", "run", ".#test-origin-vm-stress-test"}, nil},
 		{"vm other flake with args", Request{Profile: "tap", Type: "vm", Flake: "github:o/r", Extra: []string{"-x"}}, good,
 			[]string{"nix", "run", "github:o/r#test-origin-vm-tap", "--", "-x"}, nil},
 		{"vm without kvm", Request{Type: "vm"}, noKVM, nil, []string{"vm needs KVM", "missing", "--type runner", "--type container"}},
 		{"vm off linux", Request{Type: "vm"}, darwin, nil, []string{"this is darwin", "--type runner", "--type container"}},
 		{"container off linux is fine", Request{Type: "container"}, darwin,
-			[]string{"docker", "run", "--rm", "--network", "host", DefaultImage, "origin", "--profile", "default"}, nil},
+			[]string{"docker", "run", "--rm", "--network", "host", DefaultImage, "--profile", "default"}, nil},
 		{"unknown profile", Request{Profile: "nope", Self: "/bin/me"}, good, nil,
 			append([]string{`unknown origin profile "nope"`}, set.OriginNames()...)},
 		{"unknown type", Request{Type: "pod"}, good, nil, []string{`unknown type "pod"`, "runner, container, vm"}},
@@ -99,7 +99,7 @@ func TestPlanPrint(t *testing.T) {
 	for _, want := range []string{
 		"Profile:    low-latency - ",
 		"Type:       container - ",
-		"Underlying: docker run --rm --network host " + DefaultImage + " origin --profile low-latency --dir '/tmp/a b'\n",
+		"Underlying: docker run --rm --network host " + DefaultImage + " --profile low-latency --dir '/tmp/a b'\n",
 	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("plan output lacks %q:\n%s", want, b.String())
