@@ -4,6 +4,7 @@ package layer
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -119,7 +120,7 @@ func BuildAll(ctx context.Context, plan layering.Plan, opts Options) ([]v1.Layer
 		order[i] = i
 	}
 	slices.SortStableFunc(order, func(a, b int) int {
-		return int(min(max(plan.Layers[b].NarSize-plan.Layers[a].NarSize, -1), 1))
+		return cmp.Compare(plan.Layers[b].NarSize, plan.Layers[a].NarSize)
 	})
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -148,11 +149,14 @@ func BuildAll(ctx context.Context, plan layering.Plan, opts Options) ([]v1.Layer
 		}()
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
+	// The first real failure, not the cancellations it caused in the other layers.
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return nil, err
+		}
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("build layers: %w", err)
 	}
 	return out, nil
 }

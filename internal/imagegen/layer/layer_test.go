@@ -221,6 +221,12 @@ func TestBadInput(t *testing.T) {
 			assert.NotContains(t, err.Error(), "\n")
 		})
 	}
-	_, err := BuildAll(context.Background(), layering.Plan{Layers: []layering.Layer{{Paths: []string{dir}}}}, Options{})
-	require.ErrorContains(t, err, "layer 1 of 1")
+	// One bad layer among good ones: one line naming that layer, not the cancelled others.
+	tree := nixBuild(t, "tree")
+	dep := nixBuild(t, "dep")
+	plan := layering.Plan{Layers: []layering.Layer{{Paths: []string{dep}}, {Paths: []string{dir}}, {Paths: []string{tree}}}}
+	_, err := BuildAll(context.Background(), plan, Options{})
+	require.ErrorContains(t, err, "layer 2 of 3")
+	require.ErrorContains(t, err, "may hold only files")
+	assert.NotContains(t, err.Error(), "\n")
 }
