@@ -104,7 +104,7 @@ func TestSwarmImages(t *testing.T) {
 	}
 	c := ins[0].Config
 	if c.User != "65534:65534" || c.Healthcheck == nil || strings.Join(c.Healthcheck.Test, " ") !=
-		"CMD /bin/go-ffmpeg-hls-swarm healthcheck --url http://127.0.0.1:9100/healthz" ||
+		"CMD /bin/go-ffmpeg-hls-swarm healthcheck" ||
 		c.Labels["swarm.deployment-type"] != "container" || c.Labels["swarm.profile"] != "default" ||
 		c.Labels["org.opencontainers.image.source"] == "" || len(c.ExposedPorts) != 1 ||
 		!strings.Contains(strings.Join(c.Env, " "), "METRICS_PORT=9100") || ins[0].Architecture != "amd64" {
