@@ -52,6 +52,7 @@ package layering
 
 import (
 	"cmp"
+	"container/heap"
 	"fmt"
 	"math/bits"
 	"slices"
@@ -178,7 +179,7 @@ func newStats(g *closure.Graph) *stats {
 		return set
 	}
 	size := make([]int, n)
-	pop := make(map[string]int, n)
+	popIdx := make([]int, n)
 	for i := range paths {
 		for _, v := range visit(i) {
 			size[i] += bits.OnesCount64(v)
@@ -190,10 +191,14 @@ func newStats(g *closure.Graph) *stats {
 				b := bits.TrailingZeros64(v)
 				v &^= 1 << b
 				if j := w*64 + b; j != i {
-					pop[paths[j]]++
+					popIdx[j]++
 				}
 			}
 		}
+	}
+	pop := make(map[string]int, n)
+	for i, p := range paths {
+		pop[p] = popIdx[i]
 	}
 	order := slices.Clone(paths)
 	slices.SortStableFunc(order, func(a, b string) int {
@@ -210,7 +215,7 @@ func (s *stats) base(others []string, isRoot map[string]bool, k int) []string {
 	}
 	waiting := map[string]int{} // unplaced references per path
 	users := map[string][]string{}
-	var ready []string
+	ready := &readyHeap{s: s}
 	for _, p := range others {
 		for _, r := range s.g.Paths[p].References {
 			if r == p || placed[r] {
@@ -220,26 +225,42 @@ func (s *stats) base(others []string, isRoot map[string]bool, k int) []string {
 			users[r] = append(users[r], p)
 		}
 		if waiting[p] == 0 {
-			ready = append(ready, p)
+			ready.paths = append(ready.paths, p)
 		}
 	}
-	better := func(a, b string) int { // most popular, then smallest, then by name
-		return cmp.Or(cmp.Compare(s.popularity[b], s.popularity[a]),
-			cmp.Compare(s.g.Paths[a].NarSize, s.g.Paths[b].NarSize), cmp.Compare(a, b))
-	}
+	heap.Init(ready)
 	var out []string
-	for len(out) < k && len(ready) > 0 {
-		best := slices.MinFunc(ready, better)
-		ready = slices.DeleteFunc(ready, func(p string) bool { return p == best })
+	for len(out) < k && ready.Len() > 0 {
+		best := heap.Pop(ready).(string)
 		out = append(out, best)
 		placed[best] = true
 		for _, u := range users[best] {
 			if waiting[u]--; waiting[u] == 0 {
-				ready = append(ready, u)
+				heap.Push(ready, u)
 			}
 		}
 	}
 	return out
+}
+
+// readyHeap orders the paths that may join the base: most popular, then smallest, then by name.
+type readyHeap struct {
+	s     *stats
+	paths []string
+}
+
+func (h *readyHeap) Len() int      { return len(h.paths) }
+func (h *readyHeap) Swap(i, j int) { h.paths[i], h.paths[j] = h.paths[j], h.paths[i] }
+func (h *readyHeap) Push(x any)    { h.paths = append(h.paths, x.(string)) }
+func (h *readyHeap) Pop() any {
+	last := h.paths[len(h.paths)-1]
+	h.paths = h.paths[:len(h.paths)-1]
+	return last
+}
+func (h *readyHeap) Less(i, j int) bool {
+	a, b := h.paths[i], h.paths[j]
+	return cmp.Or(cmp.Compare(h.s.popularity[b], h.s.popularity[a]),
+		cmp.Compare(h.s.g.Paths[a].NarSize, h.s.g.Paths[b].NarSize), cmp.Compare(a, b)) < 0
 }
 
 func (s *stats) layer(paths []string) Layer {

@@ -14,7 +14,7 @@ import (
 )
 
 // ffmpegPaths is the FFmpeg fixture's closure (215 paths) as captured from nix path-info.
-func ffmpegPaths(t *testing.T) []*closure.StorePath {
+func ffmpegPaths(t testing.TB) []*closure.StorePath {
 	t.Helper()
 	f, err := os.Open("../closure/testdata/pathinfo-ffmpeg-nix2.8.json")
 	require.NoError(t, err)
@@ -263,4 +263,38 @@ func TestSharedClosure(t *testing.T) {
 	b = layersOf([]string{sb, storePath("nginx")}, smallB, 100)
 	assert.Len(t, a, 3)
 	assert.Equal(t, 2, shared(a, b), "lib and libc keep their layers")
+}
+
+// BenchmarkNew plans the FFmpeg fixture's closure and a synthetic 5000-path closure (each path
+// references up to 8 earlier ones) into 99 layers.
+func BenchmarkNew(b *testing.B) {
+	ff := ffmpegPaths(b)
+	g, err := closure.New([]string{root(ff)}, ff)
+	require.NoError(b, err)
+	edges := map[string][]string{}
+	for i := 0; i < 5000; i++ {
+		name := fmt.Sprintf("p%04d", i)
+		for j := 1; j <= 8 && i-j*j >= 0; j++ {
+			edges[name] = append(edges[name], fmt.Sprintf("p%04d", i-j*j))
+		}
+		if edges[name] == nil {
+			edges[name] = []string{}
+		}
+	}
+	edges["top"] = []string{"p4999", "p4998", "p4997", "p4996", "p4995", "p4994", "p4993", "p4992", "p4991"}
+	big := synth(edges)
+	gBig, err := closure.New(closure.Tops(big), big)
+	require.NoError(b, err)
+	for _, tc := range []struct {
+		name string
+		g    *closure.Graph
+	}{{"ffmpeg-215", g}, {"synthetic-5001", gBig}} {
+		b.Run(tc.name, func(b *testing.B) {
+			for range b.N {
+				if _, err := New(tc.g, DefaultMaxLayers); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
