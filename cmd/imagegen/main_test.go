@@ -116,3 +116,15 @@ func TestPlanAndInspect(t *testing.T) {
 		t.Fatalf("no SBOM beside the tarball: %v", err)
 	}
 }
+
+// TestInstallableRoot: a root that is a Nix installable is built with nix build, then imaged.
+func TestInstallableRoot(t *testing.T) {
+	if testing.Short() {
+		t.Skip("evaluates and builds a flake")
+	}
+	installable := imagegentest.Flake(t, "imagegen-flake")
+	code, out, stderr := run(t, "plan", "--name", "flake", "--entrypoint", "/bin/imagegen-flake", "--root", "amd64="+installable)
+	if code != 0 || !strings.Contains(out, "amd64: 3 store paths") || !strings.Contains(out, "-imagegen-flake-0.1.0") {
+		t.Fatalf("plan of %s: %d %q %q", installable, code, out, stderr)
+	}
+}

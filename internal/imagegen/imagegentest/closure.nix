@@ -2,9 +2,8 @@
 #   NAME-VERSION (bin/NAME, the program)  →  NAME-profiles-VERSION (data)  →  NAME-licenses
 # The program is built by `go build` outside and passed in as `bin` (copied into the store).
 # Every builder runs on the host (/bin/sh); an arm64 program is just bytes here.
-{ bin, profiles, name ? "go-ffmpeg-hls-swarm", version ? "0.1.0" }:
+{ bin, profiles, name ? "go-ffmpeg-hls-swarm", version ? "0.1.0", system ? builtins.currentSystem }:
 let
-  system = builtins.currentSystem;
   drv = n: script: builtins.derivation {
     name = n;
     inherit system;

@@ -111,3 +111,40 @@ func FixedClosure(t testing.TB) string {
 	dir := filepath.Join(RepoRoot(t), "internal", "imagegen", "imagegentest", "testdata", "fixed")
 	return StoreClosure(t, filepath.Join(dir, "hello.txt"), "imagegen-fixed", dir)
 }
+
+// Flake writes a flake whose default package is the fixed closure under another name (pure
+// evaluation: the system is given) and returns its installable "path:DIR#default".
+func Flake(t testing.TB, name string) string {
+	t.Helper()
+	dir := t.TempDir()
+	fixed := filepath.Join(RepoRoot(t), "internal", "imagegen", "imagegentest", "testdata", "fixed")
+	for n, b := range map[string][]byte{"closure.nix": closureNix} {
+		if err := os.WriteFile(filepath.Join(dir, n), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, n := range []string{"hello.txt", "data.json"} {
+		b, err := os.ReadFile(filepath.Join(fixed, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "data", n), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flake := `{
+  outputs = { self }: {
+    packages.x86_64-linux.default = import ./closure.nix {
+      bin = ./data/hello.txt; profiles = ./data; name = "` + name + `"; system = "x86_64-linux";
+    };
+  };
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "flake.nix"), []byte(flake), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return "path:" + dir + "#default"
+}

@@ -4,7 +4,9 @@ package sink
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -161,9 +163,14 @@ func tags(refs []string) ([]name.Tag, error) {
 // commit, or removed by discard, so a failed write leaves nothing behind.
 type pending struct{ tmp, final []string }
 
-// create opens a temporary file beside final.
+// create opens a temporary file beside final. Where no sibling may be created (a Nix builder
+// writing $out into a store directory it does not own) it creates final itself, exclusively;
+// discard still removes it.
 func (p *pending) create(final string) (*os.File, error) {
 	f, err := os.CreateTemp(filepath.Dir(final), "."+filepath.Base(final)+".tmp-*")
+	if errors.Is(err, fs.ErrPermission) {
+		f, err = os.OpenFile(final, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", final, err)
 	}
@@ -190,6 +197,9 @@ func (p *pending) writeFile(final string, data []byte) error {
 
 func (p *pending) commit() error {
 	for i := range p.tmp {
+		if p.tmp[i] == p.final[i] {
+			continue // written in place
+		}
 		if err := os.Rename(p.tmp[i], p.final[i]); err != nil {
 			p.tmp = p.tmp[i:]
 			p.discard()
