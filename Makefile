@@ -4,7 +4,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -s -w -X github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/version.Version=$(VERSION)
 BIN      := bin
 
-.PHONY: all build deps test test-short bench bench-imagegen bench-swarm demo clean completion ko
+.PHONY: all build deps test test-short bench bench-imagegen imagegen-digest bench-swarm demo clean completion ko
 
 all: build
 
@@ -26,6 +26,10 @@ bench: deps
 # imagegen on the FFmpeg closure fixture: full build, rebuild, crane append, tar+sha256+gzip bound.
 bench-imagegen:
 	$(GO) test -run '^$$' -bench BenchmarkImagegenFFmpeg -benchtime 1x -v ./internal/imagegen/layer/
+
+# The digest of a fixed test image (inputs: testdata + Nix only), to compare two machines.
+imagegen-digest:
+	$(GO) test -count=1 -run '^TestFixedImageDigest$$' -v ./internal/imagegen/build/ | grep 'imagegen fixed test image'
 
 # swarm overhead: 50 FFmpeg clients, the swarm's own CPU/PSS per client vs its children's (goal <= 5 %).
 bench-swarm:
