@@ -63,6 +63,11 @@ func (c Capabilities) Args(o ClientOptions) ([]string, error) {
 		"-loglevel", "level+" + level,
 		"-progress", "pipe:" + strconv.Itoa(ProgressFD),
 	}
+	if c.Version.AtLeast(4, 4) {
+		// One progress block a second instead of two: half the wake-ups in the swarm, and
+		// speed is a since-start average anyway (-stats_period exists since FFmpeg 4.4).
+		args = append(args, "-stats_period", "1")
+	}
 	if o.UserAgent != "" {
 		args = append(args, "-user_agent", o.UserAgent)
 	}

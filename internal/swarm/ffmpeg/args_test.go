@@ -39,7 +39,7 @@ func TestArgsExact51(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"/usr/bin/ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-loglevel", "level+verbose",
-		"-progress", "pipe:3", "-user_agent", "swarm/1", "-headers", "X-Test: a b\r\nAuthorization: Bearer t\r\n",
+		"-progress", "pipe:3", "-stats_period", "1", "-user_agent", "swarm/1", "-headers", "X-Test: a b\r\nAuthorization: Bearer t\r\n",
 		"-rw_timeout", "15000000", "-reconnect", "1", "-reconnect_streamed", "1", "-reconnect_on_network_error", "1",
 		"-reconnect_delay_max", "5", "-i", "http://127.0.0.1:8080/stream.m3u8",
 		"-map", "0:v?", "-map", "0:a?", "-c", "copy", "-f", "mpegts", "-y", "/dev/null"}
@@ -63,7 +63,8 @@ func TestArgsPerVersion(t *testing.T) {
 		{name: "6.1 retries segments", caps: ffmpeg61, opts: base, has: []string{"-seg_max_retry 2", "-reconnect_streamed 1"}},
 		{name: "8.0", caps: ffmpeg80, opts: base, has: []string{"-seg_max_retry 2", "-reconnect_on_network_error 1"}},
 		{name: "no reconnect options in this build", caps: ffmpegBare, opts: base,
-			hasNot: []string{"-reconnect", "-seg_max_retry"}},
+			hasNot: []string{"-reconnect", "-seg_max_retry"}, has: []string{"-stats_period 1"}},
+		{name: "before 4.4: no -stats_period", caps: caps(4, 3, nil, nil), opts: base, hasNot: []string{"-stats_period"}},
 		{name: "reconnect off", caps: ffmpeg80, opts: ClientOptions{URL: "http://h/s.m3u8"},
 			hasNot: []string{"-reconnect", "-seg_max_retry", "-rw_timeout", "-user_agent", "-headers"}},
 		{name: "first variant", caps: ffmpeg51, opts: ClientOptions{URL: "http://h/s.m3u8", Variant: "first"},

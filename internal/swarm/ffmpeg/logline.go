@@ -1,7 +1,6 @@
 package ffmpeg
 
 import (
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -44,11 +43,16 @@ type LogEntry struct {
 	Message   string // the text after the prefixes
 }
 
-var (
-	reSegmentRequest = regexp.MustCompile(`^HLS request for url '(.*)', offset `)
-	reOpen           = regexp.MustCompile(`^Opening '(.*)' for reading`)
-	reHTTPError      = regexp.MustCompile(`^HTTP error (\d{3})\b`)
-)
+// quoted returns the text between the first "'" of s and the last "'" before suffix, e.g.
+// the URL of "HLS request for url '…', offset 0, playlist 0" (URLs may contain "'").
+func quoted(s, suffix string) (string, bool) {
+	start := strings.IndexByte(s, '\'')
+	end := strings.LastIndex(s, "'"+suffix)
+	if start < 0 || end <= start {
+		return "", false
+	}
+	return s[start+1 : end], true
+}
 
 // ParseLogLine classifies one line such as
 // "[hls @ 0x55d0c5c8a100] [verbose] HLS request for url 'http://…/live6.ts', offset 0, playlist 0".
@@ -73,18 +77,20 @@ func ParseLogLine(line string) LogEntry {
 	}
 	e.Message = rest
 	switch {
-	case strings.HasPrefix(rest, "HLS request for url "):
-		if m := reSegmentRequest.FindStringSubmatch(rest); m != nil {
-			e.Kind, e.URL = LogSegmentRequest, m[1]
+	case strings.HasPrefix(rest, "HLS request for url '"):
+		if u, ok := quoted(rest, ", offset "); ok {
+			e.Kind, e.URL = LogSegmentRequest, u
 		}
 	case strings.HasPrefix(rest, "Opening '"):
-		if m := reOpen.FindStringSubmatch(rest); m != nil {
-			e.Kind, e.URL = LogOpen, m[1]
+		if u, ok := quoted(rest, " for reading"); ok {
+			e.Kind, e.URL = LogOpen, u
 		}
 	case strings.HasPrefix(rest, "HTTP error "):
-		if m := reHTTPError.FindStringSubmatch(rest); m != nil {
-			e.Kind = LogHTTPError
-			e.Status, _ = strconv.Atoi(m[1])
+		code := strings.TrimPrefix(rest, "HTTP error ")
+		if len(code) >= 3 && (len(code) == 3 || code[3] == ' ') {
+			if n, err := strconv.Atoi(code[:3]); err == nil && n >= 100 && n <= 999 {
+				e.Kind, e.Status = LogHTTPError, n
+			}
 		}
 	case strings.Contains(rest, "timed out"):
 		e.Kind = LogTimeout

@@ -31,6 +31,7 @@ type Session struct {
 	slowSince    time.Time
 	stalled      bool
 	bytes        int64
+	closed       bool
 }
 
 // NewSession starts observing client's attempt, whose process started at start. A client is
@@ -44,11 +45,11 @@ func (s *Session) emit(e event.Event) {
 	s.sink.Handle(e)
 }
 
-// LogLine handles one stderr line seen at now.
-func (s *Session) LogLine(line string, now time.Time) {
+// LogLine handles one stderr line seen at now and returns how it was parsed.
+func (s *Session) LogLine(line string, now time.Time) LogEntry {
 	e := ParseLogLine(line)
 	if e.Kind == LogOther {
-		return
+		return e
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -61,7 +62,7 @@ func (s *Session) LogLine(line string, now time.Time) {
 	case LogOpen:
 		for _, u := range s.recent {
 			if u == e.URL {
-				return // the segment just requested, being opened
+				return e // the segment just requested, being opened
 			}
 		}
 		s.pending = false
@@ -82,16 +83,20 @@ func (s *Session) LogLine(line string, now time.Time) {
 		// The consequence of the error just reported, or a failure FFmpeg gave no cause for.
 		if s.pending {
 			s.pending = false
-			return
+			return e
 		}
 		s.emit(event.Event{Kind: event.HTTPError, Time: now, Status: 0, Reason: e.Message})
 	}
+	return e
 }
 
 // Progress handles one -progress block seen at now.
 func (s *Session) Progress(p Progress, now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
 	if !s.gotFirst && (p.Frame > 0 || (p.OutTimeKnown && p.OutTime > 0)) {
 		s.gotFirst = true
 		s.emit(event.Event{Kind: event.FirstSegment, Time: now, Elapsed: now.Sub(s.start)})
@@ -123,7 +128,7 @@ func (s *Session) Progress(p Progress, now time.Time) {
 func (s *Session) Tick(now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.gotFirst || s.stalled {
+	if s.closed || !s.gotFirst || s.stalled {
 		return
 	}
 	if s.slowSince.IsZero() && now.Sub(s.lastProgress) >= s.stallAfter {
@@ -139,10 +144,11 @@ func (s *Session) checkStall(now time.Time) {
 	}
 }
 
-// Close ends an open stall (the process is gone); call it once after the process exits.
+// Close ends an open stall (the process is gone); later progress and ticks are ignored.
 func (s *Session) Close(now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.closed = true
 	if s.stalled {
 		s.stalled = false
 		s.emit(event.Event{Kind: event.StallEnded, Time: now})

@@ -35,7 +35,7 @@ func liveConfig(t *testing.T, clients int) (orchestrator.Config, string) {
 }
 
 // startOrigin runs the low-latency profile (1 s segments) small.
-func startOrigin(t *testing.T) *origintest.Origin {
+func startOrigin(t testing.TB) *origintest.Origin {
 	t.Helper()
 	return origintest.Start(t, "low-latency", origintest.Small(), origintest.WithMinSegments(3))
 }

@@ -55,7 +55,7 @@ func (c Client) Run(ctx context.Context) {
 	if c.Backoff == nil {
 		c.Backoff = NewBackoff(0, rand.New(rand.NewPCG(uint64(c.Index), 0)))
 	}
-	for attempt := 0; ; attempt++ {
+	for attempt := 0; ctx.Err() == nil; attempt++ {
 		healthy := c.runOnce(ctx, attempt)
 		if ctx.Err() != nil || !c.Restart {
 			return
@@ -108,47 +108,43 @@ func (c Client) runOnce(ctx context.Context, attempt int) (healthy bool) {
 	log.Debug("ffmpeg started", "pid", pid)
 
 	sess := ffmpeg.NewSession(c.Index, attempt, start, c.StallAfter, c.Sink)
+	watch := newStallWatch(c.StallAfter, func() { sess.Tick(time.Now()) })
 	var readers sync.WaitGroup
 	tail := &lastLines{}
 	readers.Add(2)
 	go func() {
 		defer readers.Done()
 		readLines(stderr, func(line string) {
-			sess.LogLine(line, time.Now())
-			tail.add(line)
+			tail.add(sess.LogLine(line, time.Now()), line)
 		})
 	}()
 	go func() {
 		defer readers.Done()
 		defer pr.Close()
-		_ = ffmpeg.ReadProgress(pr, func(p ffmpeg.Progress) { sess.Progress(p, time.Now()) })
+		_ = ffmpeg.ReadProgress(pr, func(p ffmpeg.Progress) {
+			sess.Progress(p, time.Now())
+			watch.progress()
+		})
 	}()
 
 	// Stop: SIGTERM to the group on ctx done, SIGKILL to the group after the grace period.
 	var reaped, stopping atomic.Bool
 	waitDone := make(chan struct{})
 	go func() {
-		ticker := time.NewTicker(time.Second)
-		defer ticker.Stop()
-		for {
-			select {
-			case <-waitDone:
-				return
-			case now := <-ticker.C:
-				sess.Tick(now)
-			case <-ctx.Done():
-				stopping.Store(true)
-				signalGroup(pid, syscall.SIGTERM, &reaped)
-				grace := time.NewTimer(c.GracePeriod)
-				select {
-				case <-waitDone:
-					grace.Stop()
-				case <-grace.C:
-					log.Warn("ffmpeg ignored SIGTERM for the grace period; sending SIGKILL", "pid", pid, "grace", c.GracePeriod)
-					signalGroup(pid, syscall.SIGKILL, &reaped)
-				}
-				return
-			}
+		select {
+		case <-waitDone:
+			return
+		case <-ctx.Done():
+		}
+		stopping.Store(true)
+		signalGroup(pid, syscall.SIGTERM, &reaped)
+		grace := time.NewTimer(c.GracePeriod)
+		defer grace.Stop()
+		select {
+		case <-waitDone:
+		case <-grace.C:
+			log.Warn("ffmpeg ignored SIGTERM for the grace period; sending SIGKILL", "pid", pid, "grace", c.GracePeriod)
+			signalGroup(pid, syscall.SIGKILL, &reaped)
 		}
 	}()
 
@@ -156,6 +152,7 @@ func (c Client) runOnce(ctx context.Context, attempt int) (healthy bool) {
 	_ = cmd.Wait() // the exit status is read from ProcessState
 	reaped.Store(true)
 	close(waitDone)
+	watch.stop()
 	now := time.Now()
 	sess.Close(now)
 
@@ -168,6 +165,46 @@ func (c Client) runOnce(ctx context.Context, attempt int) (healthy bool) {
 	c.Sink.Handle(event.Event{Kind: event.ClientExited, Client: c.Index, Attempt: attempt, Time: now,
 		Status: code, Reason: reason})
 	return sess.GotFirstSegment() && now.Sub(start) >= c.HealthyAfter
+}
+
+// stallWatch calls tick only when progress stops: it fires StallAfter after the last progress
+// block, then every second while FFmpeg stays silent, and never while progress flows, so a
+// swarm of healthy clients has no periodic wake-ups.
+type stallWatch struct {
+	mu      sync.Mutex
+	t       *time.Timer
+	after   time.Duration
+	stopped bool
+}
+
+func newStallWatch(after time.Duration, tick func()) *stallWatch {
+	w := &stallWatch{after: after}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.t = time.AfterFunc(after, func() {
+		tick()
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if !w.stopped {
+			w.t.Reset(time.Second)
+		}
+	})
+	return w
+}
+
+func (w *stallWatch) progress() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.stopped {
+		w.t.Reset(w.after)
+	}
+}
+
+func (w *stallWatch) stop() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.stopped = true
+	w.t.Stop()
 }
 
 func (c Client) exited(attempt, code int, reason, why string) {
@@ -222,8 +259,7 @@ type lastLines struct {
 	lines []string
 }
 
-func (l *lastLines) add(line string) {
-	e := ffmpeg.ParseLogLine(line)
+func (l *lastLines) add(e ffmpeg.LogEntry, line string) {
 	switch e.Level {
 	case "warning", "error", "fatal", "panic":
 	default:

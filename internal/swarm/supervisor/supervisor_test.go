@@ -211,3 +211,19 @@ func TestStartFailure(t *testing.T) {
 		t.Fatalf("events %+v", rec.all)
 	}
 }
+
+// TestStallWhenSilent: FFmpeg reports progress, then nothing (blocked on the network) — the
+// client is stalled after StallAfter, and the stall ends when the process does.
+func TestStallWhenSilent(t *testing.T) {
+	c, rec := newClient(t, `printf 'frame=1\nspeed=1.2x\nprogress=continue\n' >&3; sleep 2; exit 1`, false)
+	c.StallAfter = 500 * time.Millisecond
+	c.Run(context.Background())
+	started, ended := rec.of(event.StallStarted), rec.of(event.StallEnded)
+	if len(started) != 1 || len(ended) != 1 {
+		t.Fatalf("stall events: %d started, %d ended; all %v", len(started), len(ended), rec.all)
+	}
+	exit := rec.of(event.ClientExited)[0]
+	if !started[0].Time.Before(ended[0].Time) || ended[0].Time.After(exit.Time) {
+		t.Errorf("stall %s → %s, exit %s", started[0].Time, ended[0].Time, exit.Time)
+	}
+}
