@@ -214,6 +214,75 @@ func originAlive(pid int) bool {
 
 var runDirRE = regexp.MustCompile(`run_dir=(\S+)`)
 
+// originProc is a running `origin` child of the test.
+type originProc struct {
+	cmd         *exec.Cmd
+	exited      chan error
+	stderr      *syncBuffer
+	runDir      string
+	descendants []int // ffmpeg, nginx master and workers
+}
+
+// originStart runs `origin --profile low-latency` small, as cred (nil: this user), and waits
+// for /health 200.
+func originStart(t *testing.T, bin string, cred *syscall.Credential) *originProc {
+	t.Helper()
+	port := testenv.FreePort(t)
+	p := &originProc{exited: make(chan error, 1), stderr: &syncBuffer{}}
+	p.cmd = exec.Command(bin, "origin", "--profile", "low-latency", "--size", "320x180", "--fps", "15", "--port", strconv.Itoa(port))
+	p.cmd.Stdout, p.cmd.Stderr = p.stderr, p.stderr
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.exited <- p.cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-p.exited:
+			p.exited <- err
+		case <-time.After(10 * time.Second):
+			_ = p.cmd.Process.Kill()
+		}
+	})
+	url := "http://127.0.0.1:" + strconv.Itoa(port) + "/health"
+	testenv.WaitFor(t, 60*time.Second, "/health 200", func() bool {
+		resp, err := http.Get(url)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	m := runDirRE.FindStringSubmatch(p.stderr.String())
+	if m == nil {
+		t.Fatalf("no run_dir in the log:\n%s", p.stderr.String())
+	}
+	p.runDir = m[1]
+	kids := originChildren(p.cmd.Process.Pid)
+	for _, k := range kids {
+		p.descendants = append(p.descendants, k)
+		p.descendants = append(p.descendants, originChildren(k)...)
+	}
+	if len(kids) != 2 || len(p.descendants) < 3 {
+		t.Fatalf("children %v, descendants %v: want ffmpeg, nginx and its workers", kids, p.descendants)
+	}
+	return p
+}
+
+// assertGone fails for every descendant still alive 5 s after start.
+func (p *originProc) assertGone(t *testing.T, start time.Time, after string) {
+	t.Helper()
+	for _, pid := range p.descendants {
+		for originAlive(pid) && time.Since(start) < 5*time.Second {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if originAlive(pid) {
+			t.Errorf("pid %d still alive 5 s after %s", pid, after)
+		}
+	}
+}
+
 // TestOriginSIGTERM runs the origin as root and as nobody, then SIGTERMs it: FFmpeg, nginx
 // and its workers must be gone within 5 s and the run directory removed.
 func TestOriginSIGTERM(t *testing.T) {
@@ -235,67 +304,54 @@ func TestOriginSIGTERM(t *testing.T) {
 	}
 	for _, u := range users {
 		t.Run(u.name, func(t *testing.T) {
-			port := testenv.FreePort(t)
-			var stderr syncBuffer
-			cmd := exec.Command(bin, "origin", "--profile", "low-latency", "--size", "320x180", "--fps", "15", "--port", strconv.Itoa(port))
-			cmd.Stdout, cmd.Stderr = &stderr, &stderr
-			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: u.cred}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			exited := make(chan error, 1)
-			go func() { exited <- cmd.Wait() }()
-			t.Cleanup(func() {
-				_ = cmd.Process.Kill()
-				<-exited
-			})
-			url := "http://127.0.0.1:" + strconv.Itoa(port) + "/health"
-			testenv.WaitFor(t, 60*time.Second, "/health 200", func() bool {
-				resp, err := http.Get(url)
-				if err != nil {
-					return false
-				}
-				resp.Body.Close()
-				return resp.StatusCode == http.StatusOK
-			})
-			m := runDirRE.FindStringSubmatch(stderr.String())
-			if m == nil {
-				t.Fatalf("no run_dir in the log:\n%s", stderr.String())
-			}
-			kids := originChildren(cmd.Process.Pid)
-			var all []int
-			for _, k := range kids {
-				all = append(all, k)
-				all = append(all, originChildren(k)...)
-			}
-			if len(kids) != 2 || len(all) < 3 {
-				t.Fatalf("children %v, descendants %v: want ffmpeg, nginx and its workers", kids, all)
-			}
-
+			p := originStart(t, bin, u.cred)
 			start := time.Now()
-			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 				t.Fatal(err)
 			}
 			select {
-			case err := <-exited:
-				exited <- err
+			case err := <-p.exited:
+				p.exited <- err
 				if err != nil {
-					t.Errorf("exit after SIGTERM: %v\n%s", err, stderr.String())
+					t.Errorf("exit after SIGTERM: %v\n%s", err, p.stderr.String())
 				}
 			case <-time.After(5 * time.Second):
-				t.Fatalf("still running 5 s after SIGTERM:\n%s", stderr.String())
+				t.Fatalf("still running 5 s after SIGTERM:\n%s", p.stderr.String())
 			}
-			for _, pid := range all {
-				for originAlive(pid) && time.Since(start) < 5*time.Second {
-					time.Sleep(20 * time.Millisecond)
-				}
-				if originAlive(pid) {
-					t.Errorf("pid %d still alive 5 s after SIGTERM", pid)
-				}
-			}
-			if _, err := os.Stat(m[1]); !os.IsNotExist(err) {
-				t.Errorf("run directory %s still there after exit (%v)", m[1], err)
+			p.assertGone(t, start, "SIGTERM")
+			if _, err := os.Stat(p.runDir); !os.IsNotExist(err) {
+				t.Errorf("run directory %s still there after exit (%v)", p.runDir, err)
 			}
 		})
+	}
+}
+
+// TestOriginSIGKILL kills the origin outright: its children must still go (FFmpeg by SIGKILL,
+// nginx's master by SIGTERM, which stops its workers), and the next origin removes the run
+// directory the killed one could not.
+func TestOriginSIGKILL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a real FFmpeg and nginx")
+	}
+	bin := originBuildBinary(t)
+	testenv.RequireBinary(t, "ffmpeg")
+	testenv.RequireBinary(t, "nginx")
+	p := originStart(t, bin, nil)
+	start := time.Now()
+	if err := p.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-p.exited
+	p.exited <- nil
+	p.assertGone(t, start, "SIGKILL")
+	if _, err := os.Stat(p.runDir); err != nil {
+		t.Fatalf("the killed origin's run directory should still be there: %v", err)
+	}
+	next := originStart(t, bin, nil)
+	if _, err := os.Stat(p.runDir); !os.IsNotExist(err) {
+		t.Errorf("the next origin left the orphaned %s (%v)", p.runDir, err)
+	}
+	if !strings.Contains(next.stderr.String(), "removed the run directory of an origin that was killed") {
+		t.Errorf("no log line about the orphaned run directory:\n%s", next.stderr.String())
 	}
 }

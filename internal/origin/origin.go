@@ -199,7 +199,9 @@ type Origin struct {
 // stops both and removes the temporary directories.
 func Start(ctx context.Context, p *Plan) (o *Origin, err error) {
 	o = &Origin{plan: p, log: p.Logger.With("profile", p.Profile.Name)}
-	if o.runDir, err = os.MkdirTemp(tmpfsBase(), "go-ffmpeg-hls-swarm-origin-"); err != nil {
+	base := tmpfsBase()
+	removeOrphanedRunDirs(base, o.log)
+	if o.runDir, err = os.MkdirTemp(base, runDirPattern); err != nil {
 		return nil, fmt.Errorf("create the origin's run directory: %w", err)
 	}
 	defer func() {
@@ -210,6 +212,9 @@ func Start(ctx context.Context, p *Plan) (o *Origin, err error) {
 	// nginx's workers (nobody when started as root) must reach the HLS files and the socket.
 	if err = os.Chmod(o.runDir, 0o755); err != nil {
 		return o, err
+	}
+	if err = os.WriteFile(filepath.Join(o.runDir, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		return o, fmt.Errorf("write the run directory's owner: %w", err)
 	}
 	o.hlsDir, o.ownDir = p.Dir, p.Dir == ""
 	if o.ownDir {
@@ -310,7 +315,7 @@ func (o *Origin) runFFmpeg(ctx context.Context) error {
 		return fmt.Errorf("progress pipe: %w", err)
 	}
 	defer pr.Close()
-	cmd := command(ctx, o.plan.FFmpegPath, o.plan.FFmpegArgs(o.hlsDir), o.log.With("proc", "ffmpeg"))
+	cmd := command(ctx, o.plan.FFmpegPath, o.plan.FFmpegArgs(o.hlsDir), syscall.SIGKILL, o.log.With("proc", "ffmpeg"))
 	cmd.ExtraFiles = []*os.File{pw}
 	err = cmd.Start()
 	pw.Close()
@@ -332,7 +337,7 @@ func (o *Origin) runFFmpeg(ctx context.Context) error {
 }
 
 func (o *Origin) runNginx(ctx context.Context, prefix, conf string) error {
-	cmd := command(ctx, o.plan.NginxPath, nginxArgs(prefix, conf), o.log.With("proc", "nginx"))
+	cmd := command(ctx, o.plan.NginxPath, nginxArgs(prefix, conf), syscall.SIGTERM, o.log.With("proc", "nginx"))
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start nginx: %w", err)
 	}

@@ -16,10 +16,12 @@ import (
 const stopGrace = 3 * time.Second
 
 // command builds a child in its own process group that gets SIGTERM (the whole group) when
-// ctx ends, SIGKILL after stopGrace, and SIGKILL if this process dies first.
-func command(ctx context.Context, path string, args []string, log *slog.Logger) *exec.Cmd {
+// ctx ends, SIGKILL after stopGrace, and deathSignal if this process dies first: SIGKILL for
+// FFmpeg, SIGTERM for nginx, whose master then stops its workers (a SIGKILLed master would
+// leave them serving, orphaned).
+func command(ctx context.Context, path string, args []string, deathSignal syscall.Signal, log *slog.Logger) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, path, args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: deathSignal}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
 	cmd.WaitDelay = stopGrace
 	w := &lineLogger{log: log}

@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -216,5 +218,43 @@ func TestRemoveHLSFiles(t *testing.T) {
 	}
 	if strings.Join(left, ",") != "keep.txt,notes.md" {
 		t.Errorf("left %v, want only keep.txt and notes.md", left)
+	}
+}
+
+func TestOrphanedRunDirs(t *testing.T) {
+	base := t.TempDir()
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	mk := func(name, owner string, age time.Duration) string {
+		d := filepath.Join(base, runDirPattern+name)
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if owner != "" {
+			if err := os.WriteFile(filepath.Join(d, ownerFile), []byte(owner), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		old := time.Now().Add(-age)
+		if err := os.Chtimes(d, old, old); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	live := mk("live", strconv.Itoa(os.Getpid()), time.Hour)
+	gone := mk("gone", strconv.Itoa(dead.Process.Pid), 0)
+	fresh := mk("fresh", "", 0)
+	stale := mk("stale", "", time.Hour)
+	other := filepath.Join(base, "unrelated")
+	if err := os.Mkdir(other, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	removeOrphanedRunDirs(base, slog.New(slog.DiscardHandler))
+	for d, want := range map[string]bool{live: true, gone: false, fresh: true, stale: false, other: true} {
+		if _, err := os.Stat(d); (err == nil) != want {
+			t.Errorf("%s exists = %v, want %v", filepath.Base(d), err == nil, want)
+		}
 	}
 }
