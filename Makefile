@@ -46,5 +46,11 @@ completion: build
 	  mv dist/completions/go-ffmpeg-hls-swarm.$$sh.tmp dist/completions/go-ffmpeg-hls-swarm.$$sh || exit 1; \
 	done
 
+# ko: the Go binary for linux/amd64 + linux/arm64 on the imagegen-built FFmpeg base (.ko.yaml,
+# docs/how-to/ko.md). Set KO_DOCKER_REPO; KO_DEFAULTBASEIMAGE overrides .ko.yaml's base.
+ko:
+	@test -n "$$KO_DOCKER_REPO" || { echo "make ko: set KO_DOCKER_REPO, e.g. KO_DOCKER_REPO=127.0.0.1:5000/go-ffmpeg-hls-swarm (docs/how-to/ko.md)" >&2; exit 1; }
+	PATH="$$PATH:$$($(GO) env GOPATH)/bin" ko build --bare --platform=linux/amd64,linux/arm64 ./cmd/go-ffmpeg-hls-swarm
+
 clean:
 	rm -rf $(BIN)
