@@ -76,6 +76,7 @@ func TestBadInput(t *testing.T) {
 		{"docker-archive, two arches", append(base, "--arch", "amd64,arm64", "--root", "amd64="+root, "--root", "arm64="+root,
 			"-o", "docker-archive:"+out+"/x.tar"), "docker-archive holds one platform but 2 are built (linux/amd64, linux/arm64/v8): pass --platform linux/amd64"},
 		{"unreachable registry", append(base, "--root", root, "-o", "registry:"+closed+"/x:latest"), "is unreachable"},
+		{"missing output directory", append(base, "--root", root, "-o", "docker-archive:"+out+"/no/such/dir/x.tar"), "does not exist: create it"},
 		{"no output", append(base, "--root", root), "no --output"},
 		{"unknown output", append(base, "--root", root, "-o", "tarball:"+out+"/x"), "unknown output"},
 		{"bad closure file", append(base, "--closure", "amd64="+badJSON, "-o", "oci:"+out+"/x"), "bad.json"},

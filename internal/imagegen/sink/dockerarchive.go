@@ -20,6 +20,9 @@ type DockerArchive struct {
 
 func (d *DockerArchive) String() string { return "docker-archive:" + d.Path }
 
+// Check fails early when the tarball's directory does not exist.
+func (d *DockerArchive) Check(context.Context) error { return checkParent("docker-archive", d.Path) }
+
 // Write writes the tarball under a temporary name and renames it into place.
 func (d *DockerArchive) Write(ctx context.Context, img Image) error {
 	one, desc, err := selectOne(img.Index, d.Platform, "docker-archive")

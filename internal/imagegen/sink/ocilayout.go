@@ -22,6 +22,9 @@ type OCILayout struct {
 
 func (o *OCILayout) String() string { return "oci:" + o.Path }
 
+// Check fails early when the layout's parent directory does not exist.
+func (o *OCILayout) Check(context.Context) error { return checkParent("oci", o.Path) }
+
 // Write builds the layout in a temporary directory beside Path and swaps it in.
 func (o *OCILayout) Write(ctx context.Context, img Image) error {
 	dir := filepath.Clean(o.Path)

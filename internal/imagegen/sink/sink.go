@@ -244,3 +244,16 @@ func sbomFiles(p *pending, out string, idx v1.ImageIndex, sboms map[v1.Hash][]by
 	}
 	return nil
 }
+
+// checkParent fails when the directory an output goes into does not exist, before the build.
+func checkParent(kind, path string) error {
+	dir := filepath.Dir(filepath.Clean(path))
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("%s:%s: directory %s does not exist: create it or pick another path", kind, path, dir)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s:%s: %s is not a directory", kind, path, dir)
+	}
+	return nil
+}
