@@ -62,7 +62,7 @@ func ParseType(s string) (Type, error) {
 const (
 	DefaultProfile = "default"
 	DefaultType    = Runner
-	// DefaultImage is the test-origin image as `nix run .#test-origin-container` loads it.
+	// DefaultImage is the test-origin image as `nix run .#load-test-origin-container` loads it.
 	DefaultImage = "go-ffmpeg-hls-swarm-test-origin:latest"
 	// DefaultFlake is where `nix run` finds the MicroVM apps.
 	DefaultFlake = "."

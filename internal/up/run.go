@@ -80,7 +80,7 @@ func preflight(ctx context.Context, plan Plan, o Options) error {
 			return fmt.Errorf("container needs docker, which is not on PATH: install Docker, or use --type runner")
 		}
 		if err := o.Check(ctx, []string{"docker", "image", "inspect", plan.Image}); err != nil {
-			return fmt.Errorf("image %s is not in Docker: load it with `nix run .#test-origin-container` (or `docker load < result`), or name another with --image", plan.Image)
+			return fmt.Errorf("image %s is not in Docker: load it with `nix run .#load-test-origin-container` (or `docker load < result`), or name another with --image", plan.Image)
 		}
 	case VM:
 		if _, err := o.LookPath("nix"); err != nil {

@@ -65,7 +65,7 @@ func TestRun(t *testing.T) {
 		{name: "container without the image",
 			opts:    Options{Request: Request{Type: "container"}},
 			rec:     recorder{onPath: map[string]bool{"docker": true}, checkErr: errors.New("exit 1")},
-			wantErr: "nix run .#test-origin-container"},
+			wantErr: "nix run .#load-test-origin-container"},
 		{name: "vm without nix",
 			opts:    Options{Request: Request{Type: "vm"}},
 			wantErr: "vm needs nix"},
