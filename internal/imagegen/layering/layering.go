@@ -15,15 +15,19 @@
 //  1. Every root (what the image was asked to contain: the app, FFmpeg) gets its own layer, on
 //     top. It is the path most likely to change, so it must not share a layer with anything.
 //  2. The other paths get a layer each if they fit in what is left of the budget.
-//  3. Otherwise the surplus is merged into ONE base layer at the bottom, chosen greedily as a
-//     downward-closed set: a path may join the base only once everything it references is in
-//     it (or is a root), and among the ready paths the most popular joins first (popularity =
-//     how many paths of the closure depend on it, directly or not; ties: the smaller, then by
-//     name). So the base holds the stable, popular bottom of the graph, changes only when one
-//     of its own members changes (never because something above it did), and the paths that
+//  3. Otherwise the surplus is merged, bottom-up. Paths are taken in merge order: a path
+//     only once everything it references is merged (or is a root), and among those the most
+//     popular first (popularity = how many paths of the closure depend on it, directly or not;
+//     ties: the smaller, then by name). Every prefix of that order is downward closed: the
+//     stable, popular bottom of the graph. The merged paths are cut into layers of
+//     MergedLayerSize (64 MiB) of NAR, the last taking the rest; each extra merged layer
+//     merges one more path, and the number of merged layers is the smallest that the cut
+//     needs. A merged layer changes only when one of its own members (or one in a merged
+//     layer below it) changes, never because something above it did, and the paths that
 //     only the roots use — the least popular — are the last to be merged.
-//  4. Layers are ordered bottom → top: the base, then the single-path layers with dependencies
-//     below their dependents (by closure size, then name), then the roots the same way.
+//  4. Layers are ordered bottom → top: the merged layers in merge order, then the single-path
+//     layers with dependencies below their dependents (by closure size, then name), then the
+//     roots the same way.
 //
 // # Compared with dockerTools and nixery
 //
@@ -42,12 +46,14 @@
 //     digest depends on that path only, so it is the same in every image that contains the path.
 //   - If two images' closures differ only above a shared subgraph in the same way (e.g. a
 //     different app on the same FFmpeg), the shared subgraph gets the same layers in both.
-//     When the budget is tight and one image has more paths, its base absorbs more paths; the
-//     base is then different (one layer) while the single-path layers stay shared.
+//   - When one image has more paths than another, its merged layers absorb more paths: the top
+//     merged layer differs, and the paths it absorbed lose their own layers there. The bottom
+//     merged layers (the first 64 MiB of merge order) stay the same as long as the extra paths
+//     are not among the most popular; the other single-path layers stay shared.
 //   - Changing a root alone changes only that root's layer.
 //
-// The cost of step 3 is that a change to a base member re-creates the whole base; since such a
-// member is popular, most of the closure above it changes in that case anyway.
+// The cost of step 3 is that a change to a merged path re-creates its merged layer and the
+// ones above it; since such a path is popular, most of the closure above it changes then anyway.
 package layering
 
 import (
@@ -119,27 +125,65 @@ func New(g *closure.Graph, maxLayers int) (Plan, error) {
 		top = append(top, s.layer([]string{r}))
 	}
 
-	// 2./3. The rest: one layer each, or a downward-closed base of the most popular paths.
+	// 2./3. The rest: one layer each, or the most popular paths merged bottom-up.
 	budget := maxLayers - len(top)
 	var bottom []Layer
 	if len(others) <= budget {
 		for _, p := range others {
 			bottom = append(bottom, s.layer([]string{p}))
 		}
-	} else {
-		base := s.base(others, isRoot, len(others)-(budget-1))
-		bottom = append(bottom, s.layer(base))
-		inBase := map[string]bool{}
-		for _, p := range base {
+		return Plan{Layers: append(bottom, top...)}, nil
+	}
+	merged := s.mergeLayers(s.mergeOrder(others, isRoot), len(others)-budget, budget)
+	inBase := map[string]bool{}
+	for _, m := range merged {
+		bottom = append(bottom, s.layer(m))
+		for _, p := range m {
 			inBase[p] = true
 		}
-		for _, p := range others {
-			if !inBase[p] {
-				bottom = append(bottom, s.layer([]string{p}))
-			}
+	}
+	for _, p := range others {
+		if !inBase[p] {
+			bottom = append(bottom, s.layer([]string{p}))
 		}
 	}
 	return Plan{Layers: append(bottom, top...)}, nil
+}
+
+// MergedLayerSize is the NAR size at which the merged base is cut into another layer: a change
+// to one of its paths re-creates that layer, not the whole base.
+const MergedLayerSize = 64 << 20
+
+// mergeLayers merges the first surplus+m paths of order into m layers, each cut when it holds
+// MergedLayerSize of NAR (the last takes the rest). Every merged layer costs one more path its
+// own layer, so m is the smallest number for which the cut yields exactly m layers (at most
+// budget). Each layer references only itself and the layers before it.
+func (s *stats) mergeLayers(order []string, surplus, budget int) [][]string {
+	cut := func(paths []string, limit int) [][]string {
+		var out [][]string
+		var cur []string
+		var size int64
+		for _, p := range paths {
+			cur = append(cur, p)
+			size += s.g.Paths[p].NarSize
+			if size >= MergedLayerSize && len(out) < limit-1 {
+				out, cur, size = append(out, cur), nil, 0
+			}
+		}
+		if len(cur) > 0 {
+			out = append(out, cur)
+		}
+		return out
+	}
+	m := 1
+	for {
+		n := len(cut(order[:surplus+m], len(order)))
+		if n <= m || m == budget {
+			break
+		}
+		m = min(n, budget)
+	}
+	return cut(order[:surplus+m], m)
 }
 
 // stats holds what the plan is computed from: a topological order and the popularity of each path.
@@ -207,8 +251,9 @@ func newStats(g *closure.Graph) *stats {
 	return &stats{g: g, order: order, popularity: pop}
 }
 
-// base chooses k paths of others as a downward-closed set, the most popular ready path first.
-func (s *stats) base(others []string, isRoot map[string]bool, k int) []string {
+// mergeOrder orders others as they are merged: a path only after everything it references
+// (roots aside), and among those the most popular first. Every prefix is downward closed.
+func (s *stats) mergeOrder(others []string, isRoot map[string]bool) []string {
 	placed := map[string]bool{}
 	for r := range isRoot {
 		placed[r] = true
@@ -230,7 +275,7 @@ func (s *stats) base(others []string, isRoot map[string]bool, k int) []string {
 	}
 	heap.Init(ready)
 	var out []string
-	for len(out) < k && ready.Len() > 0 {
+	for ready.Len() > 0 {
 		best := heap.Pop(ready).(string)
 		out = append(out, best)
 		placed[best] = true

@@ -103,20 +103,32 @@ func checkPlan(t *testing.T, g *closure.Graph, p Plan, maxLayers int) {
 			require.Len(t, l.Paths, 1, "a root layer holds only its root")
 			require.True(t, isRoot[l.Paths[0]], "the top layers are the roots")
 		}
-		// At most one merged layer below them, at the bottom, downward closed.
-		for i, l := range p.Layers[:len(p.Layers)-len(g.Roots)] {
-			if len(l.Paths) == 1 {
-				continue
+		// The merged layers are the bottom ones; each references only itself, the layers
+		// below it and roots; all but the last merged layer hold MergedLayerSize or more.
+		below := p.Layers[:len(p.Layers)-len(g.Roots)]
+		merged := 0
+		for merged < len(below) && len(below[merged].Paths) > 1 {
+			merged++
+		}
+		for i, l := range below {
+			if i >= merged {
+				require.Len(t, l.Paths, 1, "layer %d: above the merged layers every path is alone", i)
 			}
-			require.Equal(t, 0, i, "the merged base is the bottom layer")
 			for _, path := range l.Paths {
 				for _, r := range g.Paths[path].References {
-					require.True(t, where[r] == 0 || isRoot[r], "base member %s references %s outside the base", path, r)
+					if i < merged {
+						require.True(t, where[r] <= i || isRoot[r], "merged layer %d: %s references %s above it", i, path, r)
+					}
 				}
+			}
+			if i < merged-1 {
+				require.GreaterOrEqual(t, l.NarSize, int64(MergedLayerSize), "merged layer %d is cut at MergedLayerSize", i)
 			}
 		}
 		if nonRoots+len(g.Roots) <= maxLayers {
 			require.Len(t, p.Layers, len(g.Paths), "a path per layer when they fit")
+		} else if merged > 0 {
+			require.Len(t, p.Layers, maxLayers, "the whole budget is used")
 		}
 	}
 	again, err := New(g, maxLayers)
@@ -176,14 +188,19 @@ func TestRootsKeepTheirLayers(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, p.Layers, DefaultMaxLayers)
 	assert.Equal(t, []string{ffRoot}, p.Layers[len(p.Layers)-1].Paths)
-	base := p.Layers[0].Paths
-	assert.Len(t, base, 215-(DefaultMaxLayers-1), "the base absorbs exactly the surplus")
+	// 214 paths below the root, 98 layers for them: 116 too many. Merged into one layer they
+	// would be 79 MB of NAR, so they are cut at MergedLayerSize into two layers, which merges
+	// one more path: 118 paths in two layers, 96 paths in a layer each.
+	require.Greater(t, len(p.Layers[1].Paths), 1)
+	require.Len(t, p.Layers[2].Paths, 1)
+	assert.Len(t, append(p.Layers[0].Paths, p.Layers[1].Paths...), 214-(DefaultMaxLayers-1)+2,
+		"the merged layers absorb the surplus plus one path per extra merged layer")
 	var libc, loader bool
-	for _, path := range base {
-		libc = libc || slices.Contains([]string{"libc-6"}, path[44:])
+	for _, path := range p.Layers[0].Paths {
+		libc = libc || path[44:] == "libc-6"
 		loader = loader || path[44:] == "ld-linux-x86-64-2"
 	}
-	assert.True(t, libc && loader, "the most popular paths (libc, the loader) are merged")
+	assert.True(t, libc && loader, "the most popular paths (libc, the loader) are merged first")
 
 	// The same FFmpeg with a new root: same references, another path.
 	variant := slices.Clone(ff)
@@ -246,12 +263,22 @@ func TestSharedClosure(t *testing.T) {
 	b = layersOf([]string{appB, ffRoot}, pathsB, 100)
 	assert.Equal(t, 99, shared(a, b))
 
-	// Image B has three more unrelated paths: its base absorbs three more FFmpeg paths, so the
-	// base differs and three single-path layers are gone; the other single-path layers stay.
+	// Image B has three more unrelated paths: its merged layers absorb three more FFmpeg
+	// paths, so the top merged layer differs and three single-path layers are gone; the
+	// bottom merged layer (the most popular 64 MiB) and the other single-path layers stay.
 	extra := synth(map[string][]string{"nginx": {"pcre", "libc2"}, "pcre": {"libc2"}, "libc2": nil})
 	pathsB = append(pathsB, extra...)
 	b = layersOf([]string{appB, storePath("nginx")}, pathsB, 100)
-	assert.GreaterOrEqual(t, shared(a, b), 100-1-1-3-1, "app, base, 3 absorbed, 1 more root")
+	assert.GreaterOrEqual(t, shared(a, b), 100-1-1-3-1, "app, top merged layer, 3 absorbed, 1 more root")
+	gA, err := closure.New([]string{appA, ffRoot}, pathsA)
+	require.NoError(t, err)
+	gB, err := closure.New([]string{appB, storePath("nginx")}, pathsB)
+	require.NoError(t, err)
+	pA, err := New(gA, 100)
+	require.NoError(t, err)
+	pB, err := New(gB, 100)
+	require.NoError(t, err)
+	assert.Equal(t, pA.Layers[0], pB.Layers[0], "the bottom merged layer is shared")
 
 	// With room for every path, every layer of the shared part is shared, whatever else the
 	// images hold.
