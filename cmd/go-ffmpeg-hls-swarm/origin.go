@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/origin"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/profiles"
@@ -66,15 +67,22 @@ func newOriginCmd() *cobra.Command {
 to HLS on tmpfs and nginx (a child with its own prefix, not a system service) serves
 http://LISTEN:PORT/stream.m3u8, /health (200 "OK" while the playlist is fresh; "SLOW" when
 FFmpeg cannot keep real time) and /nginx_status (stub_status). Both are restarted with backoff
-if they crash; SIGTERM or Ctrl-C stops both and removes the temporary files.`,
+if they crash; SIGTERM or Ctrl-C stops both and removes the temporary files.
+
+Every flag can also come from the environment as ORIGIN_<FLAG> (ORIGIN_PROFILE,
+ORIGIN_PORT, ORIGIN_LISTEN, ORIGIN_DIR, …); a flag on the command line wins.`,
 		Example: `  go-ffmpeg-hls-swarm origin                                 # default profile on 127.0.0.1:8080
   go-ffmpeg-hls-swarm origin --profile low-latency --port 9000
   go-ffmpeg-hls-swarm origin --profile 4k-abr --size 1280x720  # the ladder, scaled for a small machine
   go-ffmpeg-hls-swarm origin --listen 0.0.0.0 --dir /dev/shm/hls
   go-ffmpeg-hls-swarm origin --profile logged --log-dir /var/log/origin
+  ORIGIN_PROFILE=low-latency ORIGIN_PORT=9000 go-ffmpeg-hls-swarm origin
   go-ffmpeg-hls-swarm origin render --profile 4k-abr`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := originEnv(cmd); err != nil {
+				return err
+			}
 			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel(f.logLevel)}))
 			c, err := f.config(log)
 			if err != nil {
@@ -114,6 +122,9 @@ for programs (Nix, scripts); text is for people.`,
   go-ffmpeg-hls-swarm origin render --profile default --dir /var/lib/hls --prefix /run/origin`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := originEnv(cmd); err != nil {
+				return err
+			}
 			if format != "text" && format != "json" {
 				return fmt.Errorf("--format %q is not text or json", format)
 			}
@@ -145,6 +156,24 @@ for programs (Nix, scripts); text is for people.`,
 	cmd.Flags().StringVar(&prefix, "prefix", "/dev/shm/go-ffmpeg-hls-swarm/nginx", "nginx prefix to render for")
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
+}
+
+// originEnv fills every flag not given on the command line from ORIGIN_<FLAG> (upper case,
+// dashes as underscores), e.g. ORIGIN_PROFILE=low-latency ORIGIN_PORT=9000: flag > env > default.
+func originEnv(cmd *cobra.Command) error {
+	var err error
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if err != nil || f.Changed || f.Name == "help" {
+			return
+		}
+		env := "ORIGIN_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(env); ok {
+			if serr := f.Value.Set(v); serr != nil {
+				err = fmt.Errorf("%s=%q is not a valid --%s (%s): fix or unset it", env, v, f.Name, f.Value.Type())
+			}
+		}
+	})
+	return err
 }
 
 // originProfileNames lists the embedded origin profiles (empty if they do not load; the

@@ -163,6 +163,48 @@ func TestOriginProfileCompletion(t *testing.T) {
 	}
 }
 
+func TestOriginEnv(t *testing.T) {
+	bin := originBuildBinary(t)
+	testenv.RequireBinary(t, "ffmpeg")
+	testenv.RequireBinary(t, "nginx")
+	run := func(env []string, args ...string) (string, string, int) {
+		var o, e bytes.Buffer
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(os.Environ(), env...)
+		cmd.Stdout, cmd.Stderr = &o, &e
+		err := cmd.Run()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return o.String(), e.String(), ee.ExitCode()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o.String(), e.String(), 0
+	}
+	profileOf := func(stdout string) string {
+		var r struct {
+			Profile   string `json:"profile"`
+			NginxConf string `json:"nginxConf"`
+		}
+		if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+			t.Fatalf("json: %v\n%s", err, stdout)
+		}
+		return r.Profile + " " + regexp.MustCompile(`listen (\S+?)[ ;]`).FindStringSubmatch(r.NginxConf)[1]
+	}
+	env := []string{"ORIGIN_PROFILE=low-latency", "ORIGIN_PORT=9123", "ORIGIN_FORMAT=json"}
+	if stdout, stderr, code := run(env, "origin", "render"); code != 0 || profileOf(stdout) != "low-latency 127.0.0.1:9123" {
+		t.Errorf("env only: exit %d, %q %s", code, profileOf(stdout), stderr)
+	}
+	if stdout, stderr, code := run(env, "origin", "render", "--profile", "stress-test"); code != 0 || profileOf(stdout) != "stress-test 127.0.0.1:9123" {
+		t.Errorf("flag over env: exit %d, %q %s", code, profileOf(stdout), stderr)
+	}
+	stdout, stderr, code := run([]string{"ORIGIN_PORT=abc"}, "origin")
+	if code == 0 || stdout != "" || strings.Count(strings.TrimSpace(stderr), "\n") != 0 || !strings.Contains(stderr, `ORIGIN_PORT="abc" is not a valid --port (int)`) {
+		t.Errorf("bad env: exit %d, stderr %q", code, stderr)
+	}
+}
+
 // syncBuffer is a bytes.Buffer safe for a child's writes and the test's reads.
 type syncBuffer struct {
 	mu sync.Mutex
