@@ -199,7 +199,7 @@ type Origin struct {
 // stops both and removes the temporary directories.
 func Start(ctx context.Context, p *Plan) (o *Origin, err error) {
 	o = &Origin{plan: p, log: p.Logger.With("profile", p.Profile.Name)}
-	base := tmpfsBase()
+	base := tmpfsBase(p.Profile, o.log)
 	removeOrphanedRunDirs(base, o.log)
 	if o.runDir, err = os.MkdirTemp(base, runDirPattern); err != nil {
 		return nil, fmt.Errorf("create the origin's run directory: %w", err)
@@ -440,12 +440,32 @@ func Run(ctx context.Context, p *Plan) error {
 	return o.Stop()
 }
 
-// tmpfsBase is /dev/shm when usable (segments belong in memory), else the temp directory.
-func tmpfsBase() string {
-	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() && dirWritable("/dev/shm") {
-		return "/dev/shm"
+// tmpfsBase is /dev/shm when it is usable and has room for twice the profile's segments
+// (segments belong in memory; Docker's default /dev/shm is only 64 MiB), else the temp directory.
+func tmpfsBase(p profiles.Origin, log *slog.Logger) string {
+	const shm = "/dev/shm"
+	fi, err := os.Stat(shm)
+	if err != nil || !fi.IsDir() || !dirWritable(shm) {
+		return os.TempDir()
 	}
-	return os.TempDir()
+	need := 2 * hlsBytes(p)
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(shm, &st); err == nil && st.Bavail*uint64(st.Bsize) < need {
+		log.Warn("not enough room on /dev/shm for the segments; using the temp directory",
+			"free_mib", st.Bavail*uint64(st.Bsize)>>20, "need_mib", need>>20, "dir", os.TempDir())
+		return os.TempDir()
+	}
+	return shm
+}
+
+// hlsBytes estimates the bytes of segments on disk at once: every rendition's maxrate plus
+// audio, for the listed segments, the two kept after them and the one being written.
+func hlsBytes(p profiles.Origin) uint64 {
+	var kbps int
+	for _, r := range p.Video {
+		kbps += max(r.MaxrateK, r.BitrateK) + p.Audio.BitrateK
+	}
+	return uint64(kbps) * 1000 / 8 * uint64(p.SegmentSeconds) * uint64(p.ListSize+3)
 }
 
 // removeHLSFiles deletes playlists, segments and FFmpeg's temporary files from dir.

@@ -258,3 +258,22 @@ func TestOrphanedRunDirs(t *testing.T) {
 		}
 	}
 }
+
+func TestHLSBytes(t *testing.T) {
+	set, err := profiles.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := map[string]uint64{
+		// (2200k + 128k) / 8 × 2 s × (10 + 3) segments
+		"default": (2200 + 128) * 1000 / 8 * 2 * 13,
+		// ladder: 16500+5500+2200+1100+550 video plus 5 × 128k audio
+		"4k-abr": (16500 + 5500 + 2200 + 1100 + 550 + 5*128) * 1000 / 8 * 2 * 13,
+	}
+	for name, want := range tests {
+		p, _ := set.Origin(name)
+		if got := hlsBytes(p); got != want {
+			t.Errorf("%s: hlsBytes = %d, want %d", name, got, want)
+		}
+	}
+}
