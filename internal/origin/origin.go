@@ -195,8 +195,9 @@ type Origin struct {
 }
 
 // Start prepares the directories, starts the /health handler, FFmpeg and nginx under
-// supervision, and returns once nginx accepts connections. Stop (or ctx ending and Wait)
-// stops both and removes the temporary directories.
+// supervision, and returns once nginx accepts connections (ctx bounds only the start; the
+// origin runs until Stop, which stops both and removes the temporary directories). On error
+// everything started is stopped again.
 func Start(ctx context.Context, p *Plan) (o *Origin, err error) {
 	o = &Origin{plan: p, log: p.Logger.With("profile", p.Profile.Name)}
 	base := tmpfsBase(p.Profile, o.log)
@@ -206,7 +207,8 @@ func Start(ctx context.Context, p *Plan) (o *Origin, err error) {
 	}
 	defer func() {
 		if err != nil {
-			o.Stop()
+			_ = o.Stop()
+			o = nil
 		}
 	}()
 	// nginx's workers (nobody when started as root) must reach the HLS files and the socket.
