@@ -1,11 +1,15 @@
 package spec
 
 import (
+	"bytes"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	data "github.com/randomizedcoder/go-ffmpeg-hls-swarm/profiles"
 )
 
 // fakeStore makes a directory standing in for /nix/store with one path in it.
@@ -175,5 +179,41 @@ func TestDefaultsAndEpoch(t *testing.T) {
 	got, _ := CreatedFromEnv(func(string) string { return "1700000000" })
 	if got.Unix() != 1700000000 {
 		t.Fatalf("epoch = %v", got)
+	}
+}
+
+// TestRepositorySpecs loads every image spec of profiles/images (as embedded) and validates it
+// with a stand-in root; each carries the OCI labels and swarm.deployment-type.
+func TestRepositorySpecs(t *testing.T) {
+	store, app := fakeStore(t)
+	names, err := fs.Glob(data.FS, "images/*.json")
+	if err != nil || len(names) < 4 {
+		t.Fatalf("image specs: %v (%v)", names, err)
+	}
+	for _, n := range names {
+		t.Run(n, func(t *testing.T) {
+			b, err := data.FS.ReadFile(n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := Load(bytes.NewReader(b), n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Roots = map[string][]string{"amd64": {app}, "arm64": {app}}
+			s.SetDefaults()
+			if err := s.Validate(store); err != nil {
+				t.Fatal(err)
+			}
+			for _, l := range []string{"org.opencontainers.image.title", "org.opencontainers.image.source",
+				"org.opencontainers.image.licenses", "swarm.deployment-type"} {
+				if s.Labels[l] == "" {
+					t.Errorf("label %s is missing", l)
+				}
+			}
+			if s.Healthcheck == nil || s.Healthcheck.Test[0] != "CMD" {
+				t.Errorf("healthcheck = %+v", s.Healthcheck)
+			}
+		})
 	}
 }
