@@ -218,7 +218,12 @@ func (p *pending) discard() {
 }
 
 // sbomFiles queues FILE.spdx.json (one platform) or FILE.<arch>.spdx.json (several) beside out.
+// An output written by a Nix builder straight into the store ($out) gets none: a file beside it
+// would be an unregistered stray in the store.
 func sbomFiles(p *pending, out string, idx v1.ImageIndex, sboms map[v1.Hash][]byte, only *v1.Hash) error {
+	if inNixStore(out) {
+		return nil
+	}
 	im, err := idx.IndexManifest()
 	if err != nil {
 		return err
@@ -256,4 +261,14 @@ func checkParent(kind, path string) error {
 		return fmt.Errorf("%s:%s: %s is not a directory", kind, path, dir)
 	}
 	return nil
+}
+
+// inNixStore reports whether path is a top-level entry of the Nix store ($NIX_STORE or /nix/store).
+func inNixStore(path string) bool {
+	store := os.Getenv("NIX_STORE")
+	if store == "" {
+		store = "/nix/store"
+	}
+	abs, err := filepath.Abs(path)
+	return err == nil && filepath.Dir(abs) == filepath.Clean(store)
 }

@@ -309,3 +309,15 @@ func TestDockerDaemon(t *testing.T) {
 		t.Fatalf("Check of a missing engine = %v", err)
 	}
 }
+
+func TestNoSBOMBesideStoreOutputs(t *testing.T) {
+	store := t.TempDir()
+	t.Setenv("NIX_STORE", store)
+	out := filepath.Join(store, "0123456789abcdfghijklmnpqrsvwxyz-img.tar")
+	if err := (&DockerArchive{Path: out}).Write(context.Background(), testImage(t, "amd64")); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(entries(t, store), " "); got != filepath.Base(out) {
+		t.Fatalf("store holds %q, want only the tarball", got)
+	}
+}
