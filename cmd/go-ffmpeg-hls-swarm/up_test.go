@@ -154,24 +154,18 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-var ansiEscape = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\r`)
-
-func TestUpMenuOnPseudoTerminal(t *testing.T) {
-	bin := upBuildBinary(t)
-	set, err := profiles.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "up", "--dry-run", "--kvm-device", filepath.Join(t.TempDir(), "no-kvm"))
+// upStartOnPTY starts the binary on a pseudo-terminal and collects the screen. It answers the
+// cursor-position reports (ESC [6n) as a terminal does: bubbletea's init asks for the background
+// colour (OSC 11) followed by one, and waits 5 s when nobody answers.
+func upStartOnPTY(t *testing.T, cmd *exec.Cmd) (*os.File, *lockedBuffer, <-chan struct{}) {
+	t.Helper()
 	cmd.Env = append(os.Environ(), "TERM=xterm-256color")
 	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 132})
 	if err != nil {
 		t.Fatalf("start on a pty: %v", err)
 	}
 	t.Cleanup(func() { _ = ptmx.Close(); _ = cmd.Process.Kill() })
-	// Answer the cursor-position reports (ESC [6n) as a terminal does: bubbletea's init asks
-	// for the background colour (OSC 11) followed by one, and waits 5 s when nobody answers.
-	var screen lockedBuffer
+	screen := &lockedBuffer{}
 	copied := make(chan struct{})
 	go func() {
 		defer close(copied)
@@ -189,6 +183,19 @@ func TestUpMenuOnPseudoTerminal(t *testing.T) {
 			}
 		}
 	}()
+	return ptmx, screen, copied
+}
+
+var ansiEscape = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\r`)
+
+func TestUpMenuOnPseudoTerminal(t *testing.T) {
+	bin := upBuildBinary(t)
+	set, err := profiles.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "up", "--dry-run", "--kvm-device", filepath.Join(t.TempDir(), "no-kvm"))
+	ptmx, screen, copied := upStartOnPTY(t, cmd)
 	text := func() string { return ansiEscape.ReplaceAllString(screen.String(), "") }
 	waitScreen := func(what string) {
 		t.Helper()
@@ -243,5 +250,57 @@ func TestUpMenuOnPseudoTerminal(t *testing.T) {
 	}
 	if strings.Contains(text(), "No terminal") {
 		t.Errorf("on a terminal, up took the no-terminal defaults:\n%s", text())
+	}
+}
+
+func TestUpMenuQuitStartsNothing(t *testing.T) {
+	bin := upBuildBinary(t)
+	cmd := exec.Command(bin, "up")
+	ptmx, screen, _ := upStartOnPTY(t, cmd)
+	testenv.WaitFor(t, 30*time.Second, "the menu", func() bool { return strings.Contains(screen.String(), "Pick a test-origin profile") })
+	if _, err := ptmx.Write([]byte("q")); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() == 0 {
+			t.Errorf("q in the menu: exit %v, want non-zero", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("up did not exit after q:\n%s", screen.String())
+	}
+	text := ansiEscape.ReplaceAllString(screen.String(), "")
+	if !strings.Contains(text, "cancelled in the menu: nothing started") || strings.Contains(text, "Underlying:") {
+		t.Errorf("after q, want the cancel line and no plan:\n%s", text)
+	}
+}
+
+// TestUpContainerNeedsTheImage asks a real Docker engine for an image that is not there.
+func TestUpContainerNeedsTheImage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a Docker engine")
+	}
+	testenv.RequireBinary(t, "docker")
+	host := testenv.Docker(t)
+	bin := upBuildBinary(t)
+	image := fmt.Sprintf("go-ffmpeg-hls-swarm-test-origin:absent-%d", time.Now().UnixNano())
+	cmd := exec.Command(bin, "up", "default", "container", "--image", image)
+	cmd.Env = append(os.Environ(), "DOCKER_HOST="+host)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() == 0 {
+		t.Fatalf("exit %v, want non-zero; stdout %q", err, stdout.String())
+	}
+	want := "image " + image + " is not in Docker: load it with `nix run .#load-test-origin-container`"
+	if !strings.Contains(stderr.String(), want) || strings.Count(stderr.String(), "\n") != 1 {
+		t.Errorf("stderr %q, want one line with %q", stderr.String(), want)
+	}
+	if !strings.Contains(stdout.String(), "Underlying: docker run --rm --network host "+image+" --profile default") {
+		t.Errorf("the plan was not printed before the check:\n%s", stdout.String())
 	}
 }
