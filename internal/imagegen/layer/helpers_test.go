@@ -4,12 +4,15 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -70,12 +73,28 @@ func ffmpegRoot(t testing.TB) string {
 	testenv.RequireRoot(t)
 	testenv.RequireBinary(t, "patchelf")
 	testenv.RequireBinary(t, "ffmpeg")
-	var stderr strings.Builder
-	cmd := exec.Command(script)
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	require.NoError(t, err, "%s: %s", script, stderr.String())
-	return strings.TrimSpace(string(out))
+	// The script shares a work directory between callers (other packages' tests may run it at
+	// the same time): hold a lock while it runs, and try again if a concurrent run spoiled it.
+	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "hls-swarm-ffmpeg-closure.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	require.NoError(t, err)
+	defer lock.Close()
+	require.NoError(t, syscall.Flock(int(lock.Fd()), syscall.LOCK_EX))
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN) //nolint:errcheck // closing releases it too
+	var msg string
+	for attempt := 1; attempt <= 3; attempt++ {
+		var stderr strings.Builder
+		cmd := exec.Command(script)
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err == nil {
+			return strings.TrimSpace(string(out))
+		}
+		msg = fmt.Sprintf("%s (attempt %d): %v: %s", script, attempt, err, stderr.String())
+		t.Log(msg)
+		time.Sleep(time.Duration(attempt) * time.Second)
+	}
+	t.Fatal(msg)
+	return ""
 }
 
 // tarEntryT is one entry of a layer as read back.
