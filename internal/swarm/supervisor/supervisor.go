@@ -157,14 +157,18 @@ func (c Client) runOnce(ctx context.Context, attempt int) (healthy bool) {
 	sess.Close(now)
 
 	code, reason := classify(cmd.ProcessState, stopping.Load())
-	if reason == ReasonError || reason == ReasonSignal || reason == ReasonKilled {
+	healthy = sess.GotFirstSegment() && now.Sub(start) >= c.HealthyAfter
+	// A failure is logged at info once per streak (the first after a healthy attempt or the
+	// start); repeats while the origin stays broken go to debug, so 500 clients restarting
+	// against a dead origin do not flood the log. Every exit is an event either way.
+	if (reason == ReasonError || reason == ReasonSignal || reason == ReasonKilled) && (healthy || c.Backoff.Failures() == 0) {
 		log.Info("ffmpeg exited", "reason", reason, "status", code, "uptime", now.Sub(start).Round(time.Millisecond), "last", tail.String())
 	} else {
-		log.Debug("ffmpeg exited", "reason", reason, "status", code, "uptime", now.Sub(start).Round(time.Millisecond))
+		log.Debug("ffmpeg exited", "reason", reason, "status", code, "uptime", now.Sub(start).Round(time.Millisecond), "last", tail.String())
 	}
 	c.Sink.Handle(event.Event{Kind: event.ClientExited, Client: c.Index, Attempt: attempt, Time: now,
 		Status: code, Reason: reason})
-	return sess.GotFirstSegment() && now.Sub(start) >= c.HealthyAfter
+	return healthy
 }
 
 // stallWatch calls tick only when progress stops: it fires StallAfter after the last progress
