@@ -18,6 +18,8 @@ type Capabilities struct {
 	// `-h protocol=http` (without the leading dash).
 	HLSOptions  map[string]bool
 	HTTPOptions map[string]bool
+	// InputProtocols are the protocols `-protocols` lists for input ("http", "https", …).
+	InputProtocols map[string]bool
 }
 
 // HLS reports whether the hls demuxer has the named option (e.g. "seg_max_retry", 6.0+).
@@ -26,7 +28,7 @@ func (c Capabilities) HLS(name string) bool { return c.HLSOptions[name] }
 // HTTP reports whether the http protocol has the named option (e.g. "reconnect_delay_max").
 func (c Capabilities) HTTP(name string) bool { return c.HTTPOptions[name] }
 
-// Detect runs the FFmpeg at path three times (-version, -h demuxer=hls, -h protocol=http)
+// Detect runs the FFmpeg at path four times (-version, -h demuxer=hls, -h protocol=http, -protocols)
 // and records what it supports.
 func Detect(ctx context.Context, path string) (Capabilities, error) {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
@@ -59,9 +61,36 @@ func Detect(ctx context.Context, path string) (Capabilities, error) {
 	if err != nil {
 		return Capabilities{}, err
 	}
+	protos, err := run("-hide_banner", "-protocols")
+	if err != nil {
+		return Capabilities{}, err
+	}
 	return Capabilities{Path: path, Version: v, HLSOptions: ParseOptions(hls, "hls demuxer AVOptions:"),
-		HTTPOptions: ParseOptions(http, "http AVOptions:")}, nil
+		HTTPOptions: ParseOptions(http, "http AVOptions:"), InputProtocols: ParseInputProtocols(protos)}, nil
 }
+
+// ParseInputProtocols lists the input protocols of `ffmpeg -protocols`.
+func ParseInputProtocols(out string) map[string]bool {
+	protos := map[string]bool{}
+	in := false
+	for _, line := range strings.Split(out, "\n") {
+		switch strings.TrimSpace(line) {
+		case "Input:":
+			in = true
+			continue
+		case "Output:":
+			in = false
+			continue
+		}
+		if in && strings.HasPrefix(line, "  ") {
+			protos[strings.TrimSpace(line)] = true
+		}
+	}
+	return protos
+}
+
+// CanOpen reports whether this FFmpeg can read URLs of the scheme ("http", "https").
+func (c Capabilities) CanOpen(scheme string) bool { return c.InputProtocols[scheme] }
 
 var optionLine = regexp.MustCompile(`^  -(\w+)\s+<`)
 

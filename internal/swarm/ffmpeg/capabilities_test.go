@@ -37,6 +37,26 @@ func TestParseOptionsCaptured(t *testing.T) {
 	}
 }
 
+func TestParseInputProtocolsCaptured(t *testing.T) {
+	out, err := os.ReadFile("testdata/5.1/protocols.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := ParseInputProtocols(string(out))
+	for _, want := range []string{"http", "https", "tcp", "tls", "hls", "file"} {
+		if !p[want] {
+			t.Errorf("input protocol %q missing: %v", want, p)
+		}
+	}
+	if p["icecast"] || p["Input:"] || p["Output:"] {
+		t.Errorf("output-only protocol or header parsed as input: %v", p)
+	}
+	c := Capabilities{InputProtocols: p}
+	if !c.CanOpen("https") || c.CanOpen("nosuchproto") {
+		t.Error("CanOpen")
+	}
+}
+
 func TestParseOptionsSections(t *testing.T) {
 	help := "Demuxer hls [Apple HTTP Live Streaming]:\nhls demuxer AVOptions:\n  -seg_max_retry     <int>        .D......... Maximum number of times to reload a segment on error. (from 0 to INT_MAX) (default 0)\n\nother AVOptions:\n  -foo   <int>  x\n"
 	got := ParseOptions(help, "hls demuxer AVOptions:")
@@ -58,7 +78,7 @@ func TestDetectInstalled(t *testing.T) {
 	if !c.Version.Known() && c.Version.Raw == "" {
 		t.Fatalf("no version: %+v", c.Version)
 	}
-	if !c.HTTP("reconnect") || !c.HTTP("user_agent") || !c.HLS("live_start_index") {
+	if !c.HTTP("reconnect") || !c.HTTP("user_agent") || !c.HLS("live_start_index") || !c.CanOpen("http") {
 		t.Fatalf("basic options missing: hls=%v http=%v", c.HLSOptions, c.HTTPOptions)
 	}
 	if c.Version.Known() && c.HLS("seg_max_retry") != c.Version.AtLeast(6, 0) {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
@@ -144,8 +145,12 @@ func Preflight(ctx context.Context, c Config) error {
 	if err := preflight.Run(preflight.Checks{Clients: c.Clients, FFmpegPath: c.FFmpegPath, URL: c.URL}); err != nil {
 		return err
 	}
-	if _, err := ffmpeg.Detect(ctx, c.FFmpegPath); err != nil {
+	caps, err := ffmpeg.Detect(ctx, c.FFmpegPath)
+	if err != nil {
 		return fmt.Errorf("ffmpeg at %q does not work (%v): install FFmpeg or pass --ffmpeg PATH", c.FFmpegPath, err)
+	}
+	if err := canOpen(caps, c.URL); err != nil {
+		return err
 	}
 	timeout := c.Timeout
 	if timeout <= 0 {
@@ -170,6 +175,9 @@ func clientArgv(ctx context.Context, c Config) ([]string, ffmpeg.Capabilities, e
 	if err != nil {
 		return nil, caps, fmt.Errorf("detect FFmpeg: %w", err)
 	}
+	if err := canOpen(caps, c.URL); err != nil {
+		return nil, caps, err
+	}
 	u, err := ffmpeg.ResolveVariant(ctx, http.DefaultClient, c.URL, c.Variant, c.UserAgent, c.Headers)
 	if err != nil {
 		return nil, caps, fmt.Errorf("choose the %s variant: %w", c.Variant, err)
@@ -178,6 +186,19 @@ func clientArgv(ctx context.Context, c Config) ([]string, ffmpeg.Capabilities, e
 		Reconnect: c.Reconnect, ReconnectDelayMax: c.ReconnectDelayMax, SegmentRetries: c.SegmentRetries,
 		UserAgent: c.UserAgent, Headers: c.Headers, LogLevel: c.FFmpegLogLevel})
 	return argv, caps, err
+}
+
+// canOpen checks that FFmpeg was built with the URL's protocol (https needs TLS support).
+func canOpen(caps ffmpeg.Capabilities, rawURL string) error {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return fmt.Errorf("stream URL %q: %v", rawURL, err)
+	}
+	if !caps.CanOpen(u.Scheme) {
+		return fmt.Errorf("ffmpeg at %q (%s) cannot open %s URLs: use an FFmpeg built with %s support or an http:// URL",
+			caps.Path, caps.Version, u.Scheme, u.Scheme)
+	}
+	return nil
 }
 
 // Run starts c.Clients FFmpeg clients at c.RampRate per second, supervises them and sends their
