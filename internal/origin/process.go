@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"regexp"
 	"sync"
 	"syscall"
 	"time"
@@ -56,7 +57,7 @@ func (l *lineLogger) Write(p []byte) (int, error) {
 			break
 		}
 		if line := bytes.TrimSpace(l.buf[:i]); len(line) > 0 {
-			l.log.Info(string(line))
+			l.log.Log(context.Background(), lineLevel(line), string(line))
 		}
 		l.buf = l.buf[i+1:]
 	}
@@ -65,6 +66,27 @@ func (l *lineLogger) Write(p []byte) (int, error) {
 		l.buf = l.buf[:0]
 	}
 	return len(p), nil
+}
+
+// levelRE finds the level tag in an nginx error-log line ("2026/11/26 11:00:00 [warn] …") or an
+// FFmpeg line logged with -loglevel level+… ("[hls @ 0x…] [warning] …", "x264 [error]: …").
+var levelRE = regexp.MustCompile(`\[(emerg|alert|crit|fatal|panic|error|warn|warning|notice|info|verbose|debug|trace)\]`)
+
+// lineLevel maps a child's log line to a slog level (Info when it carries no tag).
+func lineLevel(line []byte) slog.Level {
+	m := levelRE.FindSubmatch(line)
+	if m == nil {
+		return slog.LevelInfo
+	}
+	switch string(m[1]) {
+	case "emerg", "alert", "crit", "fatal", "panic", "error":
+		return slog.LevelError
+	case "warn", "warning":
+		return slog.LevelWarn
+	case "verbose", "debug", "trace":
+		return slog.LevelDebug
+	}
+	return slog.LevelInfo
 }
 
 // dirWritable reports whether dir exists and this process can create files in it.

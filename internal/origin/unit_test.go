@@ -277,3 +277,22 @@ func TestHLSBytes(t *testing.T) {
 		}
 	}
 }
+
+func TestLineLevel(t *testing.T) {
+	tests := map[string]slog.Level{
+		"2026/11/26 11:00:00 [warn] 12#12: conflicting server name":        slog.LevelWarn,
+		"2026/11/26 11:00:00 [emerg] 12#12: bind() to 127.0.0.1:80 failed": slog.LevelError,
+		"2026/11/26 11:00:00 [notice] 12#12: signal process started":       slog.LevelInfo,
+		"2026/11/26 11:00:00 [debug] 12#12: epoll add event":               slog.LevelDebug,
+		"[hls @ 0x5593] [warning] Duplicated segment filename":             slog.LevelWarn,
+		"x264 [error]: invalid preset 'bogus'":                             slog.LevelError,
+		"[Parsed_testsrc2_0 @ 0x5593] [verbose] size:64x64 rate:5/1":       slog.LevelDebug,
+		"[info] Stream mapping:":                                           slog.LevelInfo,
+		"a line without a tag":                                             slog.LevelInfo,
+	}
+	for line, want := range tests {
+		if got := lineLevel([]byte(line)); got != want {
+			t.Errorf("lineLevel(%q) = %v, want %v", line, got, want)
+		}
+	}
+}

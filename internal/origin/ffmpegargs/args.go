@@ -50,7 +50,11 @@ func HLSFlags(c Caps) string {
 func Build(p profiles.Origin, c Caps, dir string) []string {
 	top := p.Video[0]
 	gop := strconv.Itoa(p.SegmentSeconds * p.FPS) // one keyframe per segment: segments cut cleanly
-	a := []string{"-hide_banner", "-nostdin", "-nostats", "-loglevel", p.FFmpegLogLevel,
+	level := p.FFmpegLogLevel
+	if c.LevelPrefix {
+		level = "level+" + level
+	}
+	a := []string{"-hide_banner", "-nostdin", "-nostats", "-loglevel", level,
 		"-progress", "pipe:" + strconv.Itoa(ProgressFD)}
 	if c.StatsPeriod {
 		a = append(a, "-stats_period", "1")

@@ -18,7 +18,9 @@ func caps51(t *testing.T) Caps {
 		}
 		return b
 	}
-	return ParseCaps(read("version-5.1.txt"), read("hls-5.1.txt"), read("encoders-5.1.txt"), read("filters-5.1.txt"), read("help-long-5.1.txt"))
+	c := ParseCaps(read("version-5.1.txt"), read("hls-5.1.txt"), read("encoders-5.1.txt"), read("filters-5.1.txt"), read("help-long-5.1.txt"))
+	c.LevelPrefix = true // `ffmpeg -loglevel level+error -version` succeeds on 5.1
+	return c
 }
 
 func TestParseCapsFFmpeg51(t *testing.T) {
@@ -57,8 +59,12 @@ func TestMissingAndOlderFFmpeg(t *testing.T) {
 	if c.StatsPeriod {
 		t.Error("StatsPeriod detected in empty help")
 	}
-	if args := Build(profile(t, "default"), c, "/d"); slices.Contains(args, "-stats_period") {
+	args := Build(profile(t, "default"), c, "/d")
+	if slices.Contains(args, "-stats_period") {
 		t.Error("-stats_period used though this FFmpeg lacks it")
+	}
+	if got := value(args, "-loglevel"); got != "warning" {
+		t.Errorf("-loglevel %s, want warning without the level+ flag", got)
 	}
 }
 
@@ -93,7 +99,7 @@ func TestBuild(t *testing.T) {
 	}{
 		{"default", map[string]string{"-g": "60", "-keyint_min": "60", "-sc_threshold": "0", "-preset": "veryfast",
 			"-b:v": "2000k", "-maxrate:v": "2200k", "-bufsize:v": "4000k", "-b:a": "128k", "-ar": "48000",
-			"-hls_time": "2", "-hls_list_size": "10", "-f": "lavfi", "-loglevel": "warning", "-progress": "pipe:3",
+			"-hls_time": "2", "-hls_list_size": "10", "-f": "lavfi", "-loglevel": "level+warning", "-progress": "pipe:3",
 			"-hls_flags": "delete_segments+omit_endlist+temp_file+independent_segments",
 			"-i":         "testsrc2=size=1280x720:rate=30", "-hls_segment_filename": "/d/stream_%05d.ts"},
 			[]string{"-tune", "-var_stream_map", "-filter_complex", "-minrate:v"}, "/d/stream.m3u8"},

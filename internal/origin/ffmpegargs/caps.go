@@ -21,6 +21,9 @@ type Caps struct {
 	Filters  map[string]bool
 	// StatsPeriod is true when -stats_period exists (FFmpeg >= 4.4).
 	StatsPeriod bool
+	// LevelPrefix is true when -loglevel accepts the level+ flag, which tags every log line
+	// with its level ("[warning] …") so the origin can log it at that level.
+	LevelPrefix bool
 }
 
 // Needed lists the encoders and filters every origin profile uses.
@@ -56,7 +59,10 @@ func Detect(ctx context.Context, path string) (Caps, error) {
 	if err != nil {
 		return Caps{}, err
 	}
-	return ParseCaps(version, hls, encoders, filters, long), nil
+	c := ParseCaps(version, hls, encoders, filters, long)
+	_, err = run("-loglevel", "level+error", "-version")
+	c.LevelPrefix = err == nil
+	return c, nil
 }
 
 var versionRE = regexp.MustCompile(`(?m)^ffmpeg version (\S+)`)
