@@ -15,12 +15,13 @@
 let
   specFile = spec: ../profiles/images + "/${spec}.json";
 
-  # The imagegen arguments shared by both ways out.
+  # The imagegen arguments shared by both ways out; closure is either
+  # { file = <closureInfo>; } (inside a build) or { roots = [ … ]; } (imagegen asks nix path-info).
   buildArgs =
     {
       spec,
       arch,
-      roots,
+      closure,
       extraArgs ? [ ],
     }:
     [
@@ -30,10 +31,18 @@ let
       "--arch"
       arch
     ]
-    ++ lib.concatMap (root: [
-      "--root"
-      "${root}"
-    ]) roots
+    ++ (
+      if closure ? file then
+        [
+          "--closure"
+          "${arch}=${closure.file}"
+        ]
+      else
+        lib.concatMap (root: [
+          "--root"
+          "${arch}=${root}"
+        ]) closure.roots
+    )
     ++ extraArgs;
 in
 {
@@ -44,12 +53,15 @@ in
       arch,
       roots,
       extraArgs ? [ ],
-    }@args:
+    }:
+    let
+      # store-paths + registration (narHash, narSize, references) of every path in the closure;
+      # imagegen takes the paths nothing else refers to as the roots.
+      closure = pkgs.closureInfo { rootPaths = roots; };
+    in
     pkgs.runCommand "${name}-${arch}.tar"
       {
         nativeBuildInputs = [ imagegen ];
-        # store-paths + registration (narHash, narSize, references) of every path in the closure.
-        closure = pkgs.closureInfo { rootPaths = roots; };
         SOURCE_DATE_EPOCH = toString sourceDateEpoch;
         passthru = {
           inherit spec arch roots;
@@ -58,8 +70,12 @@ in
         meta.description = "${name} (${arch}) as a docker-archive built by imagegen: docker load < result";
       }
       ''
-        imagegen ${lib.escapeShellArgs (buildArgs (builtins.removeAttrs args [ "name" ]))} \
-          --closure-file "$closure" --output "docker-archive:$out"
+        imagegen ${
+          lib.escapeShellArgs (buildArgs {
+            inherit spec arch extraArgs;
+            closure.file = closure;
+          })
+        } --output "docker-archive:$out"
       '';
 
   # mode: "load" (into the Docker engine of DOCKER_HOST) or "push" (first argument: a registry ref).
@@ -71,9 +87,12 @@ in
       roots,
       extraArgs ? [ ],
       mode,
-    }@args:
+    }:
     let
-      common = lib.escapeShellArgs (buildArgs (builtins.removeAttrs args [ "name" "mode" ]));
+      common = lib.escapeShellArgs (buildArgs {
+        inherit spec arch extraArgs;
+        closure.roots = roots;
+      });
     in
     pkgs.writeShellApplication {
       name = "${mode}-${name}";

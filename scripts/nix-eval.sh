@@ -5,12 +5,18 @@
 # their arguments, nixosSystem = lib.evalModules over stub NixOS option declarations) stands in
 # for nixpkgs. What it proves and what it cannot: docs/explanation/nix.md.
 #
-# Usage: scripts/nix-eval.sh [SRC]
+# Usage: scripts/nix-eval.sh [--build] [SRC]
+#   --build also builds and runs outputs with the stub (the Go binaries with the host's Go and a
+#   vendor/ dir made here, imagegen on a real closureInfo, the apps), see section 7.
 #   SRC (default /tmp/nixsrc) holds plain source trees nixpkgs.lib/ microvm/ flake-utils/ systems/
 #   (e.g. `git archive` of the fetched repositories); each can also be given as NIXPKGS_LIB,
-#   MICROVM, FLAKE_UTILS, NIX_SYSTEMS. Needs nix (2.8 works) with flakes, jq, git.
+#   MICROVM, FLAKE_UTILS, NIX_SYSTEMS. Needs nix (2.8 works) with flakes, jq, git; --build also
+#   Go, crane and skopeo. KEEP=1 keeps the generated stub and project copy for a look.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+PATH="$PATH:/usr/local/go/bin:/root/go/bin"
+build=false
+if [ "${1:-}" = --build ]; then build=true; shift; fi
 src=${1:-/tmp/nixsrc}
 NIXPKGS_LIB=${NIXPKGS_LIB:-$src/nixpkgs.lib}
 MICROVM=${MICROVM:-$src/microvm}
@@ -21,7 +27,7 @@ for d in "$NIXPKGS_LIB/lib" "$MICROVM/nixos-modules" "$FLAKE_UTILS/lib.nix" "$NI
 done
 
 work=$(mktemp -d /tmp/nix-eval.XXXXXX)
-trap 'chmod -R u+w "$work" 2>/dev/null || true; rm -rf "$work"' EXIT
+if [ -n "${KEEP:-}" ]; then echo "keeping $work"; else trap 'chmod -R u+w "$work" 2>/dev/null || true; rm -rf "$work"' EXIT; fi
 
 # The stub nixpkgs: the templates plus the real lib.
 cp -r scripts/nix-eval "$work/nixpkgs"
@@ -39,6 +45,12 @@ for spec in go-ffmpeg-hls-swarm swarm-client test-origin test-origin-enhanced; d
     echo "{\"name\": \"placeholder-$spec\"}" >"$work/project/profiles/images/$spec.json"
   fi
 done
+if $build; then
+  # What nixpkgs' goModules would hold, and the switch that makes the stub builders real.
+  (cd "$work/project" && GOFLAGS=-mod=mod GOTOOLCHAIN=local go mod vendor -o "$work/nixpkgs/vendor")
+  touch "$work/nixpkgs/real-builds"
+  mkdir -p /tmp/nix-eval-gocache && chmod 1777 /tmp/nix-eval-gocache
+fi
 # The scenario flake.
 mkdir -p "$work/check"
 cp scripts/nix-eval/check/flake.nix "$work/check/flake.nix"
@@ -135,7 +147,9 @@ same "imagegen meta.mainProgram" '"imagegen"' "$(ev packages.x86_64-linux.imageg
 if rec test-origin-low-latency | jq -e '.text | contains("go-ffmpeg-hls-swarm origin --profile low-latency")' >/dev/null; then ok "test-origin-low-latency runs origin --profile low-latency"; else bad "test-origin-low-latency text"; fi
 if rec swarm-client-burst | jq -e '.text | contains("go-ffmpeg-hls-swarm --profile burst")' >/dev/null; then ok "swarm-client-burst runs --profile burst"; else bad "swarm-client-burst text"; fi
 img=$(rec go-ffmpeg-hls-swarm-container)
-if echo "$img" | jq -e '.buildCommand | gsub("\\\\\n"; "") | test("imagegen .*build.*--spec /nix/store/[a-z0-9]{32}-go-ffmpeg-hls-swarm.json.*--arch.*amd64.*--closure-file \"\\$closure\" --output \"docker-archive:\\$out\"")' >/dev/null; then ok "mkImage: imagegen build --spec … --arch amd64 … --closure-file … --output docker-archive:\$out"; else bad "mkImage command"; echo "$img" | jq -r .buildCommand | sed 's/^/     /'; fi
+if echo "$img" | jq -e '.buildCommand | test("^imagegen build --spec /nix/store/[a-z0-9]{32}-go-ffmpeg-hls-swarm.json --arch amd64 --closure .?amd64=/nix/store/[a-z0-9]{32}-closure-info.? --output \"docker-archive:\\$out\"")' >/dev/null; then
+  ok "mkImage: imagegen build --spec … --arch amd64 --closure amd64=<closureInfo> --output docker-archive:\$out"
+else bad "mkImage command"; echo "$img" | jq -r .buildCommand | sed 's/^/     /'; fi
 same "aarch64-darwin images hold aarch64-linux binaries (arch arm64)" '"arm64"' "$(ev packages.aarch64-darwin.test-origin-container.arch --json)"
 enh=$(ev packages.x86_64-linux.test-origin-container-enhanced.recorded --raw)
 enhroot=$(ev packages.x86_64-linux.test-origin-container-enhanced.roots --raw --apply 'rs: (builtins.head rs).recorded')
@@ -174,6 +188,42 @@ same "microvm shares the host store read-only (9p)" '[{"mountPoint":"/nix/.ro-st
 valid=$(jq -r '[.profiles[].name] | join(", ")' profiles/origin.json)
 if ! evc unknownLibProfile >/dev/null && grep -q "unknown origin profile \"no-such-profile\": valid profiles are $valid" "$work/err"; then ok "nix/lib.nix originProfile throws with the valid list"; else bad "lib unknown profile"; fi
 if ! evc unknownModuleProfile >/dev/null && grep -q 'no-such-profile' "$work/err" && grep -q '"tap-logged"' "$work/err"; then ok "services.hls-origin.profile = unknown fails with the valid list"; else bad "module unknown profile"; fi
+
+# 7. --build: build and run with the stub (real Go binaries, real closureInfo, real imagegen).
+if $build; then
+  nb() { nix build "${common[@]}" "${flake[@]}" --no-link --json "path:$work/project#$1" 2>"$work/err" | jq -r '.[0].outputs | to_entries[0].value'; }
+  nr() { nix run "${common[@]}" "${flake[@]}" "path:$work/project#$1" -- "${@:2}" 2>"$work/err"; }
+  if out=$(nb go-ffmpeg-hls-swarm) && v=$("$out/bin/go-ffmpeg-hls-swarm" --version 2>&1) && [[ $v == *0.1.0* ]]; then ok "nix build .#go-ffmpeg-hls-swarm: $v"; else bad "build go-ffmpeg-hls-swarm"; fi
+  if out=$(nb imagegen) && "$out/bin/imagegen" --help >/dev/null 2>&1; then ok "nix build .#imagegen: imagegen --help runs"; else bad "build imagegen"; fi
+  if out=$(nr up --dry-run low-latency runner) && [[ $out == *"Profile:    low-latency"* && $out == *"-go-ffmpeg-hls-swarm-0.1.0/bin/go-ffmpeg-hls-swarm origin --profile low-latency"* ]]; then
+    ok "nix run .#up -- --dry-run low-latency runner: $(echo "$out" | grep -m1 Underlying)"
+  else bad "nix run .#up dry run"; echo "$out" | sed 's/^/     /'; fi
+  if out=$(nr up --dry-run default vm 2>&1); then
+    if [[ $out == *"nix run /nix/store/"*"-source#test-origin-vm-default"* ]]; then ok "nix run .#up -- --dry-run default vm: runs this flake's test-origin-vm-default"; else bad "up vm target"; echo "$out" | sed 's/^/     /'; fi
+  elif grep -q "vm needs KVM" "$work/err"; then ok "nix run .#up -- default vm without /dev/kvm is refused: $(grep -m1 -o 'vm needs KVM[^:]*' "$work/err")"
+  else bad "up vm"; fi
+  if out=$(nr test-origin --help) && [[ $out == *"--profile"* ]]; then ok "nix run .#test-origin -- --help (real origin help)"; else bad "test-origin --help"; fi
+  if nr generate-completion "$work/completion" >/dev/null && [ -s "$work/completion/go-ffmpeg-hls-swarm.bash" ] && [ -s "$work/completion/_go-ffmpeg-hls-swarm" ] && [ -s "$work/completion/go-ffmpeg-hls-swarm.fish" ]; then
+    ok "nix run .#generate-completion: bash, zsh, fish files written"
+  else bad "generate-completion"; fi
+  if tar=$(nb go-ffmpeg-hls-swarm-container) && crane validate --tarball "$tar" >/dev/null 2>"$work/err"; then
+    cfg=$(skopeo inspect --config --raw "docker-archive:$tar")
+    ok "nix build .#go-ffmpeg-hls-swarm-container: crane validate passes; entrypoint $(echo "$cfg" | jq -c .config.Entrypoint), healthcheck $(echo "$cfg" | jq -c .config.Healthcheck.Test)"
+  else bad "image build"; fi
+  if tar=$(nb test-origin-container-enhanced) && crane validate --tarball "$tar" >/dev/null 2>"$work/err"; then
+    ok "nix build .#test-origin-container-enhanced: cmd $(skopeo inspect --config --raw "docker-archive:$tar" | jq -c .config.Cmd)"
+  else bad "enhanced image build"; fi
+  # push straight from the store to a loopback registry (no tarball in the store)
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  crane registry serve --address "127.0.0.1:$port" >"$work/registry.log" 2>&1 &
+  reg=$!
+  for _ in $(seq 1 50); do crane catalog "127.0.0.1:$port" >/dev/null 2>&1 && break; sleep 0.1; done
+  if nr push-swarm-client-container "127.0.0.1:$port/swarm-client:test" >/dev/null && labels=$(crane config "127.0.0.1:$port/swarm-client:test" | jq -c '.config.Labels["swarm.deployment-type"]'); then
+    ok "nix run .#push-swarm-client-container -- 127.0.0.1:$port/swarm-client:test: pushed, label swarm.deployment-type=$labels"
+  else bad "push app"; fi
+  kill "$reg" 2>/dev/null || true
+  wait "$reg" 2>/dev/null || true
+fi
 
 echo "nix-eval: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

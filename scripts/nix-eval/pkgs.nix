@@ -2,6 +2,11 @@
 # is the JSON of the arguments it was called with (functions dropped), so tests can read them.
 { lib, system }:
 let
+  # scripts/nix-eval.sh --build creates this file (and ./vendor, what goModules would hold):
+  # then buildGoModule compiles with the host's Go (/usr/local/go; Nix's sandbox is off on Debian),
+  # closureInfo is real (exportReferencesGraph) and runCommand runs its command.
+  real = builtins.pathExists ./real-builds;
+  hostPath = "/usr/local/go/bin:/usr/bin:/bin";
   clean =
     v:
     if builtins.isFunction v then
@@ -98,11 +103,29 @@ let
             kind = "goModules";
           };
         };
-        script = ''
-          /bin/mkdir -p $out/bin
-          printf '#!/bin/sh\necho stub ${args.meta.mainProgram} "$@"\n' > $out/bin/${args.meta.mainProgram}
-          /bin/chmod +x $out/bin/${args.meta.mainProgram}
-        '';
+        script =
+          if real then
+            ''
+              umask 000
+              export HOME=$TMPDIR GOCACHE=/tmp/nix-eval-gocache GOFLAGS=-mod=vendor
+              export GOPROXY=off GOTOOLCHAIN=local CGO_ENABLED=0 PATH=${hostPath}
+              cp -r ${args.src} $TMPDIR/src
+              chmod -R u+w $TMPDIR/src
+              cp -r ${./vendor} $TMPDIR/src/vendor
+              cd $TMPDIR/src
+              mkdir -p $out/bin
+              go build -trimpath -ldflags ${lib.escapeShellArg (lib.concatStringsSep " " args.ldflags)} \
+                -o $out/bin/ ${lib.concatMapStringsSep " " (p: "./" + p) args.subPackages}
+              # umask 000 keeps the shared Go cache writable for every nixbld user; Nix rejects
+              # group- or world-writable outputs.
+              chmod -R go-w $out
+            ''
+          else
+            ''
+              /bin/mkdir -p $out/bin
+              printf '#!/bin/sh\necho stub ${args.meta.mainProgram} "$@"\n' > $out/bin/${args.meta.mainProgram}
+              /bin/chmod +x $out/bin/${args.meta.mainProgram}
+            '';
       };
 
     writeShellApplication =
@@ -118,7 +141,7 @@ let
         # can read it (and run it when its runtimeInputs are stubs).
         script = ''
           /bin/mkdir -p $out/bin
-          cat > $out/bin/${args.name} <<'STUB_EOF'
+          /bin/cat > $out/bin/${args.name} <<'STUB_EOF'
           #!/bin/bash
           set -o errexit -o nounset -o pipefail
           export PATH="${lib.makeBinPath (args.runtimeInputs or [ ])}:$PATH"
@@ -133,15 +156,38 @@ let
 
     runCommand =
       name: env: buildCommand:
-      raw {
-        inherit name;
-        kind = "runCommand";
-        args = env // {
-          inherit buildCommand;
+      if real then
+        derivation (
+          removeAttrs env [
+            "passthru"
+            "meta"
+            "nativeBuildInputs"
+          ]
+          // {
+            inherit name system;
+            builder = "/bin/bash";
+            args = [
+              "-euc"
+              buildCommand
+            ];
+            PATH = "${lib.makeBinPath (env.nativeBuildInputs or [ ])}:${hostPath}";
+          }
+        )
+        // (env.passthru or { })
+        // {
+          meta = env.meta or { };
+          recorded = builtins.toJSON (clean (env // { inherit buildCommand; }));
+        }
+      else
+        raw {
+          inherit name;
+          kind = "runCommand";
+          args = env // {
+            inherit buildCommand;
+          };
+          meta = env.meta or { };
+          passthru = env.passthru or { };
         };
-        meta = env.meta or { };
-        passthru = env.passthru or { };
-      };
     writeText =
       name: text:
       raw {
@@ -158,11 +204,33 @@ let
       };
     closureInfo =
       { rootPaths }:
-      raw {
-        name = "closure-info";
-        kind = "closureInfo";
-        args = { inherit rootPaths; };
-      };
+      if real then
+        # What nixpkgs' closureInfo writes, from the structured-attrs closure graph.
+        derivation {
+          name = "closure-info";
+          inherit system;
+          builder = "/bin/bash";
+          __structuredAttrs = true;
+          exportReferencesGraph.closure = rootPaths;
+          args = [
+            "-euc"
+            ''
+              export PATH=${hostPath}
+              attrs=''${NIX_ATTRS_JSON_FILE:-$NIX_BUILD_TOP/.attrs.json}
+              out=$(jq -r .outputs.out "$attrs")
+              mkdir -p "$out"
+              jq -r '.closure | map(.path) | sort | .[]' "$attrs" > "$out/store-paths"
+              jq -r '.closure[] | .path, .narHash, (.narSize | tostring), "", (.references | length | tostring), .references[]' "$attrs" > "$out/registration"
+              jq -r '[.closure[].narSize] | add | tostring' "$attrs" > "$out/total-nar-size"
+            ''
+          ];
+        }
+      else
+        raw {
+          name = "closure-info";
+          kind = "closureInfo";
+          args = { inherit rootPaths; };
+        };
     mkShell =
       args:
       raw {
