@@ -35,7 +35,12 @@ come from SWARM_HEALTHCHECK_URL and SWARM_HEALTHCHECK_TIMEOUT.`,
 		Example: `  go-ffmpeg-hls-swarm healthcheck
   go-ffmpeg-hls-swarm healthcheck --url http://127.0.0.1:9100/readyz --timeout 2s
   # Dockerfile / OCI config: HEALTHCHECK CMD ["/bin/go-ffmpeg-hls-swarm", "healthcheck"]`,
-		Args:          cobra.NoArgs,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return unhealthy(fmt.Errorf("healthcheck takes no arguments, got %q: use --url", args))
+			}
+			return nil
+		},
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -44,6 +44,8 @@ func TestSwarmIntegration(t *testing.T) {
 	t.Run("origin down for 10s", func(t *testing.T) { originDown(t, bin, o.BaseURL) })
 	t.Run("SIGTERM stops every client", func(t *testing.T) { sigterm(t, bin, o.PlaylistURL) })
 	t.Run("bad input fails before any client starts", func(t *testing.T) { badInput(t, bin, o.PlaylistURL) })
+	t.Run("seed env names, single-dash flags, healthcheck", func(t *testing.T) { seedForm(t, bin, o.PlaylistURL) })
+	t.Run("--check and --print-cmd", func(t *testing.T) { checkAndPrint(t, bin, o.PlaylistURL, o.BaseURL) })
 }
 
 func run20x30(t *testing.T, bin, promtool, playlist string, segSeconds int) {
@@ -418,5 +420,109 @@ func badInput(t *testing.T, bin, playlist string) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Errorf("files left behind: %v", entries)
+	}
+}
+
+func seedForm(t *testing.T, bin, playlist string) {
+	port := testenv.FreePort(t)
+	summaryPath := filepath.Join(t.TempDir(), "s.json")
+	cmd := exec.Command(bin, "-ramp-rate", "10", "-summary-json="+summaryPath, "-threshold", "segments>=3")
+	cmd.Env = append(swarmEnv(), "CLIENTS=3", "DURATION=12s", "STREAM_URL="+playlist,
+		fmt.Sprintf("METRICS_PORT=%d", port), "LOG_LEVEL=debug", "SWARM_LOG_FORMAT=json")
+	var stdout, stderr swarmBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		select {
+		case <-done:
+		default:
+			_ = cmd.Process.Kill()
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				t.Errorf("swarm %d not reaped 10 s after SIGKILL", cmd.Process.Pid)
+			}
+		}
+		if t.Failed() {
+			t.Logf("stdout:\n%s\nstderr:\n%s", stdout.String(), swarmTail(stderr.String(), 20))
+		}
+	})
+	health := func(path string) int {
+		hc := exec.Command(bin, "healthcheck", "--url", fmt.Sprintf("http://127.0.0.1:%d%s", port, path))
+		hc.Env = swarmEnv()
+		_ = hc.Run()
+		return hc.ProcessState.ExitCode()
+	}
+	testenv.WaitFor(t, 20*time.Second, "/healthz via the healthcheck subcommand", func() bool { return health("/healthz") == 0 })
+	testenv.WaitFor(t, 30*time.Second, "/readyz via the healthcheck subcommand", func() bool { return health("/readyz") == 0 })
+	select {
+	case <-done:
+		if waitErr != nil {
+			t.Fatalf("swarm: %v", waitErr)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("swarm did not end after DURATION=12s")
+	}
+	var settings struct {
+		Settings map[string]any `json:"settings"`
+		From     map[string]string
+	}
+	for _, line := range strings.Split(stderr.String(), "\n") {
+		if strings.Contains(line, `"effective settings"`) {
+			if err := json.Unmarshal([]byte(line), &settings); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if settings.Settings["clients"] != 3.0 || settings.From["clients"] != "env CLIENTS" || settings.From["ramp-rate"] != "flag" ||
+		settings.From["url"] != "env STREAM_URL" || settings.From["log-level"] != "env LOG_LEVEL" {
+		t.Errorf("effective settings: %+v", settings)
+	}
+	if n := strings.Count(stderr.String(), `"effective settings"`); n != 1 {
+		t.Errorf("effective settings logged %d times, want once", n)
+	}
+	b, err := os.ReadFile(summaryPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum report.Summary
+	if err := json.Unmarshal(b, &sum); err != nil {
+		t.Fatal(err)
+	}
+	if sum.Clients.Target != 3 || sum.Clients.Peak != 3 || !sum.Pass || sum.DurationSeconds < 12 {
+		t.Errorf("summary: clients %+v pass %v duration %v", sum.Clients, sum.Pass, sum.DurationSeconds)
+	}
+}
+
+func checkAndPrint(t *testing.T, bin, playlist, base string) {
+	run := func(args ...string) (string, string, int) {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = swarmEnv()
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		_ = cmd.Run()
+		return stdout.String(), stderr.String(), cmd.ProcessState.ExitCode()
+	}
+	out, errOut, code := run("--print-cmd", playlist)
+	if code != 0 || !strings.HasPrefix(out, "ffmpeg ") || !strings.Contains(out, playlist) || strings.Count(out, "\n") != 1 {
+		t.Errorf("--print-cmd: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	start := time.Now()
+	out, errOut, code = run("--check", playlist)
+	if code != 0 || !strings.Contains(out, "check: PASS") || !strings.Contains(out, "target 1,") {
+		t.Errorf("--check: exit %d after %s, stdout:\n%s\nstderr:\n%s", code, time.Since(start), out, swarmTail(errOut, 10))
+	}
+	t.Logf("--check took %s", time.Since(start).Round(time.Millisecond))
+
+	p := newFaultProxy(t, base)
+	p.failFor = func(int) int { return http.StatusNotFound }
+	out, errOut, code = run("--check", "http://"+p.addr+"/stream.m3u8")
+	if code != 1 || !strings.Contains(out, "check: FAIL") || !strings.Contains(errOut, "thresholds failed: startup_max<=10s, errors==0") {
+		t.Errorf("--check with every segment 404: exit %d, stdout:\n%s\nstderr:\n%s", code, out, swarmTail(errOut, 5))
 	}
 }

@@ -163,10 +163,11 @@ func (s Settings) SlogLevel() slog.Level {
 func (s Settings) LogAttrs() []any {
 	values := []any{
 		"url", s.URL, "profile", s.Profile, "clients", s.Clients, "ramp_rate", s.RampRate,
-		"ramp_jitter", s.RampJitter, "duration", s.Duration, "variant", s.Variant, "ffmpeg", s.FFmpegPath,
-		"timeout", s.Timeout, "reconnect", s.Reconnect, "reconnect_delay_max", s.ReconnectDelayMax,
+		"ramp_jitter", s.RampJitter.String(), "duration", s.Duration.String(), "variant", s.Variant, "ffmpeg", s.FFmpegPath,
+		"timeout", s.Timeout.String(), "reconnect", s.Reconnect, "reconnect_delay_max", s.ReconnectDelayMax.String(),
 		"segment_retries", s.SegmentRetries, "user_agent", s.UserAgent, "headers", len(s.Headers),
-		"stall_after", s.StallAfter, "grace_period", s.GracePeriod, "metrics_addr", s.ListenAddr(), "metrics_linger", s.MetricsLinger,
+		"stall_after", s.StallAfter.String(), "grace_period", s.GracePeriod.String(), "metrics_addr", s.ListenAddr(),
+		"metrics_linger", s.MetricsLinger.String(),
 		"log_level", s.LogLevel, "log_format", s.LogFormat, "thresholds", s.Thresholds,
 		"summary_json", s.SummaryJSON, "check", s.Check,
 	}
