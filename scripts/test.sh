@@ -39,6 +39,16 @@ export DOCKER_HOST="unix://$dd/sock"
 for _ in $(seq 1 300); do docker version >/dev/null 2>&1 && break; sleep 0.2; done
 docker version >/dev/null || { cat "$dd/log" >&2; fail "dockerd did not start"; }
 
+echo "== FFmpeg closure fixture" >&2
+# Build it once here: several test packages use it, and two copies of make-closure.sh at once collide.
+fixtures=${HLS_SWARM_FIXTURES:-$(cd .. && pwd)/shared/fixtures}
+if [ -x "$fixtures/ffmpeg-closure/make-closure.sh" ]; then
+  "$fixtures/ffmpeg-closure/make-closure.sh" >/dev/null
+  export HLS_SWARM_FIXTURES="$fixtures"
+else
+  echo "test: no FFmpeg closure fixture at $fixtures (set HLS_SWARM_FIXTURES); its tests will skip, or fail under CI" >&2
+fi
+
 echo "== go test" >&2
 if [ "$#" -eq 0 ]; then set -- ./...; fi
 go test -count=1 -timeout 40m "$@"
