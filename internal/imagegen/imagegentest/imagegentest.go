@@ -94,7 +94,9 @@ func FFmpegClosure(t testing.TB) string {
 	testenv.RequireRoot(t)
 	testenv.RequireBinary(t, "ffmpeg")
 	testenv.RequireBinary(t, "patchelf")
-	cmd := exec.Command(script)
+	// A private work dir: the script's default (/tmp/fixture-work) races when tests run it in
+	// parallel; the store paths do not depend on it.
+	cmd := exec.Command(script, "--work", filepath.Join(t.TempDir(), "ffmpeg-closure"))
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
