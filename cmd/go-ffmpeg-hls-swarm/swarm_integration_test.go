@@ -43,6 +43,7 @@ func TestSwarmIntegration(t *testing.T) {
 	t.Run("origin answers 404 and 500", func(t *testing.T) { httpErrors(t, bin, o.BaseURL) })
 	t.Run("origin down for 10s", func(t *testing.T) { originDown(t, bin, o.BaseURL) })
 	t.Run("SIGTERM stops every client", func(t *testing.T) { sigterm(t, bin, o.PlaylistURL) })
+	t.Run("SIGKILL of the swarm leaves no client", func(t *testing.T) { sigkillSwarm(t, bin, o.PlaylistURL) })
 	t.Run("bad input fails before any client starts", func(t *testing.T) { badInput(t, bin, o.PlaylistURL) })
 	t.Run("seed env names, single-dash flags, healthcheck", func(t *testing.T) { seedForm(t, bin, o.PlaylistURL) })
 	t.Run("--check and --print-cmd", func(t *testing.T) { checkAndPrint(t, bin, o.PlaylistURL, o.BaseURL) })
@@ -55,11 +56,11 @@ func run20x30(t *testing.T, bin, promtool, playlist string, segSeconds int) {
 		"--summary-json", summaryPath, "--metrics-linger", "20s",
 		"--threshold", "error_rate<0.01", "--threshold", "startup_p95<10s", playlist)
 
-	s.waitMetric(20*time.Second, "20 active clients", func(m map[string]float64) bool {
+	s.waitMetric(60*time.Second, "20 active clients", func(m map[string]float64) bool {
 		return m["hls_swarm_active_clients"] == clients && m["hls_swarm_target_clients"] == clients
 	})
 	// A live scrape (mid-run, every metric family present) must lint clean.
-	s.waitMetric(20*time.Second, "a segment", func(m map[string]float64) bool { return m["hls_swarm_segment_requests_total"] > 0 })
+	s.waitMetric(60*time.Second, "a segment", func(m map[string]float64) bool { return m["hls_swarm_segment_requests_total"] > 0 })
 	_, body, err := s.scrape()
 	if err != nil {
 		t.Fatal(err)
@@ -525,4 +526,28 @@ func checkAndPrint(t *testing.T, bin, playlist, base string) {
 	if code != 1 || !strings.Contains(out, "check: FAIL") || !strings.Contains(errOut, "thresholds failed: startup_max<=10s, errors==0") {
 		t.Errorf("--check with every segment 404: exit %d, stdout:\n%s\nstderr:\n%s", code, out, swarmTail(errOut, 5))
 	}
+}
+
+func sigkillSwarm(t *testing.T, bin, playlist string) {
+	const clients = 5
+	s := startSwarm(t, bin, "--clients", strconv.Itoa(clients), "--ramp-rate", "20", "--duration", "0", playlist)
+	s.waitMetric(30*time.Second, "5 active clients", func(m map[string]float64) bool {
+		return m["hls_swarm_active_clients"] == clients
+	})
+	kids := swarmChildren(s.cmd.Process.Pid)
+	if len(kids) != clients {
+		t.Fatalf("%d children, want %d", len(kids), clients)
+	}
+	if err := s.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	s.wait(10 * time.Second)
+	testenv.WaitFor(t, 5*time.Second, "every FFmpeg child to die with the swarm", func() bool {
+		for _, k := range kids {
+			if swarmAlive(k.pid) {
+				return false
+			}
+		}
+		return true
+	})
 }

@@ -2,6 +2,8 @@ package report
 
 import (
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"fmt"
 	"io"
 	"os"
@@ -136,8 +138,11 @@ func CheckJSONPath(path string) error {
 		return fmt.Errorf("--summary-json %s is a directory: name a file", path)
 	}
 	f, err := os.CreateTemp(dir, ".summary-check-*")
-	if err != nil {
-		return fmt.Errorf("--summary-json %s: cannot write in %s: %w", path, dir, err)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("--summary-json %s: directory %s does not exist: create it or choose another path", path, dir)
+	case err != nil:
+		return fmt.Errorf("--summary-json %s: cannot write in %s (%v): choose another path", path, dir, errors.Unwrap(err))
 	}
 	f.Close()
 	return os.Remove(f.Name())
