@@ -509,8 +509,9 @@ func checkAndPrint(t *testing.T, bin, playlist, base string) {
 		_ = cmd.Run()
 		return stdout.String(), stderr.String(), cmd.ProcessState.ExitCode()
 	}
-	out, errOut, code := run("--print-cmd", playlist)
-	if code != 0 || !strings.HasPrefix(out, "ffmpeg ") || !strings.Contains(out, playlist) || strings.Count(out, "\n") != 1 {
+	out, errOut, code := run("--print-cmd", "--user-agent", "swarm-test", "--header", "X-Swarm: 1", playlist)
+	if code != 0 || !strings.HasPrefix(out, "ffmpeg ") || !strings.Contains(out, playlist) || strings.Count(out, "\n") != 1 ||
+		!strings.Contains(out, "swarm-test") || !strings.Contains(out, "X-Swarm: 1") {
 		t.Errorf("--print-cmd: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	start := time.Now()

@@ -178,17 +178,43 @@ func failedSummary(sum report.Summary) string {
 	return "thresholds failed: " + strings.Join(failed, ", ")
 }
 
-// ShellQuote joins argv into one line a POSIX shell reads back as the same words.
+// ShellQuote joins argv into one line that bash (and any POSIX shell, unless an argument holds a
+// control character) reads back as the same words. Plain words stay bare, others are single-quoted,
+// and words with control characters (FFmpeg's -headers ends in CR LF) use bash's $'…' form so the
+// line stays one line.
 func ShellQuote(argv []string) string {
 	out := make([]string, len(argv))
 	for i, a := range argv {
-		if a != "" && strings.IndexFunc(a, func(r rune) bool {
+		switch {
+		case a != "" && strings.IndexFunc(a, func(r rune) bool {
 			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=@%+,", r))
-		}) < 0 {
+		}) < 0:
 			out[i] = a
-			continue
+		case strings.IndexFunc(a, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0:
+			var b strings.Builder
+			b.WriteString("$'")
+			for _, c := range []byte(a) {
+				switch {
+				case c == '\\' || c == '\'':
+					b.WriteByte('\\')
+					b.WriteByte(c)
+				case c == '\r':
+					b.WriteString(`\r`)
+				case c == '\n':
+					b.WriteString(`\n`)
+				case c == '\t':
+					b.WriteString(`\t`)
+				case c < 0x20 || c == 0x7f:
+					fmt.Fprintf(&b, `\x%02x`, c)
+				default:
+					b.WriteByte(c)
+				}
+			}
+			b.WriteByte('\'')
+			out[i] = b.String()
+		default:
+			out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
 		}
-		out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
 	}
 	return strings.Join(out, " ")
 }

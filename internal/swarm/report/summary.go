@@ -47,7 +47,8 @@ type Summary struct {
 	Pass       bool     `json:"pass"`
 }
 
-// Clients counts clients.
+// Clients counts clients. ActiveAtEnd is counted after the swarm stopped its clients, so it is 0
+// unless a client could not be stopped.
 type Clients struct {
 	Target      int `json:"target"`
 	Peak        int `json:"peak"`
@@ -172,7 +173,7 @@ func (s Summary) Values() map[string]float64 {
 	}
 	v := map[string]float64{
 		"clients": float64(s.Clients.Target), "clients_peak": float64(s.Clients.Peak),
-		"clients_active": float64(s.Clients.ActiveAtEnd), "starts": float64(s.Starts),
+		"starts":   float64(s.Starts),
 		"restarts": float64(s.Restarts), "requests": float64(s.Requests.Total),
 		"playlists": float64(s.Requests.Playlists), "segments": float64(s.Requests.Segments),
 		"http_errors": float64(s.Errors.HTTP), "http_4xx": float64(x4), "http_5xx": float64(x5),

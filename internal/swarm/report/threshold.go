@@ -9,9 +9,9 @@
 // The metric decides which units its value may carry:
 //
 //	kind     metrics                                            units
-//	count    clients clients_peak clients_active starts         none
-//	         restarts requests playlists segments http_errors
-//	         http_4xx http_5xx timeouts reconnects errors stalls
+//	count    clients clients_peak starts restarts requests      none
+//	         playlists segments http_errors http_4xx http_5xx
+//	         timeouts reconnects errors stalls
 //	ratio    error_rate                                         none (a fraction) or % (1% = 0.01)
 //	seconds  startup_p50 startup_p90 startup_p95 startup_p99    a Go duration (3s, 250ms, 1m30s) or
 //	         startup_max duration                               a bare number of seconds
@@ -47,7 +47,7 @@ const (
 
 // thresholdMetrics maps each metric name to its kind.
 var thresholdMetrics = map[string]Kind{
-	"clients": Count, "clients_peak": Count, "clients_active": Count, "starts": Count, "restarts": Count,
+	"clients": Count, "clients_peak": Count, "starts": Count, "restarts": Count,
 	"requests": Count, "playlists": Count, "segments": Count, "http_errors": Count, "http_4xx": Count,
 	"http_5xx": Count, "timeouts": Count, "reconnects": Count, "errors": Count, "stalls": Count,
 	"error_rate":  Ratio,
