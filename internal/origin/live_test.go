@@ -87,6 +87,11 @@ func checkSegments(t *testing.T, pl *m3u8.MediaPlaylist, segment int) {
 	if n == 0 {
 		t.Error("playlist lists no segments")
 	}
+	var durations []string
+	for _, s := range pl.Segments[:pl.Count()] {
+		durations = append(durations, strconv.FormatFloat(s.Duration, 'f', 3, 64))
+	}
+	t.Logf("EXTINF of %d segments: %s", n, strings.Join(durations, " "))
 	if pl.TargetDuration < float64(segment) || pl.TargetDuration > float64(segment)+1 {
 		t.Errorf("target duration %v, want %d", pl.TargetDuration, segment)
 	}
@@ -101,13 +106,17 @@ func TestLiveProfiles(t *testing.T) {
 				t.Fatalf("segment %d s, want the profile's %d s", seg, want)
 			}
 
-			// The playlist refreshes once per segment: watch the media sequence advance 4 times.
+			// The playlist refreshes once per segment: watch its newest segment change 5 times.
+			newest := func() string {
+				pl := mediaPlaylist(t, o.PlaylistURL)
+				return pl.Segments[pl.Count()-1].URI
+			}
 			var changes []time.Time
-			last := mediaPlaylist(t, o.PlaylistURL).SeqNo
+			last := newest()
 			deadline := time.Now().Add(time.Duration(12*seg)*time.Second + 20*time.Second)
 			for len(changes) < 5 && time.Now().Before(deadline) {
 				time.Sleep(50 * time.Millisecond)
-				if s := mediaPlaylist(t, o.PlaylistURL).SeqNo; s != last {
+				if s := newest(); s != last {
 					changes, last = append(changes, time.Now()), s
 				}
 			}
@@ -118,6 +127,7 @@ func TestLiveProfiles(t *testing.T) {
 			if r := cadence.Seconds() / float64(seg); r < 0.6 || r > 1.4 {
 				t.Errorf("playlist refreshes every %s, want about %ds", cadence, seg)
 			}
+			t.Logf("playlist refreshed every %s on average over %d changes (segment %d s)", cadence.Round(time.Millisecond), len(changes)-1, seg)
 
 			pl := mediaPlaylist(t, o.PlaylistURL)
 			checkSegments(t, pl, seg)
@@ -249,6 +259,8 @@ func TestNginxExporter(t *testing.T) {
 		_, ok := metrics["nginx_connections_active"]
 		return ok
 	})
+	t.Logf("exporter: nginx_up %v, nginx_connections_active %v, nginx_http_requests_total %v",
+		metrics["nginx_up"], metrics["nginx_connections_active"], metrics["nginx_http_requests_total"])
 	if metrics["nginx_up"] != 1 {
 		t.Errorf("nginx_up = %v, want 1 (exporter log: %s)", metrics["nginx_up"], log.String())
 	}
