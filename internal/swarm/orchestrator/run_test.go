@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/origin/origintest"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/event"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/orchestrator"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/supervisor"
@@ -25,7 +24,7 @@ func testLogger(t *testing.T) *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 }
 
-// liveConfig is a swarm against a real live origin (FFmpeg → HLS → nginx on 127.0.0.1).
+// liveConfig is a swarm against a real live origin (FFmpeg → HLS → net/http on 127.0.0.1).
 func liveConfig(t *testing.T, clients int) (orchestrator.Config, string) {
 	t.Helper()
 	o := startOrigin(t)
@@ -34,10 +33,10 @@ func liveConfig(t *testing.T, clients int) (orchestrator.Config, string) {
 	return cfg, ua
 }
 
-// startOrigin runs the low-latency profile (1 s segments) small.
-func startOrigin(t testing.TB) *origintest.Origin {
+// startOrigin starts a live stream with 1 s segments.
+func startOrigin(t testing.TB) *liveStream {
 	t.Helper()
-	return origintest.Start(t, "low-latency", origintest.Small(), origintest.WithMinSegments(3))
+	return startLiveStream(t, false)
 }
 
 // swarmConfig is a swarm of clients without a URL; its FFmpeg children carry the returned
