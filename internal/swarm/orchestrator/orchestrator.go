@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -188,6 +189,17 @@ func clientArgv(ctx context.Context, c Config) ([]string, ffmpeg.Capabilities, e
 	return argv, caps, err
 }
 
+// redactHeaders hides the value of -headers (it may carry credentials) for logging.
+func redactHeaders(argv []string) []string {
+	out := append([]string(nil), argv...)
+	for i := 0; i+1 < len(out); i++ {
+		if out[i] == "-headers" {
+			out[i+1] = fmt.Sprintf("<%d headers>", strings.Count(out[i+1], "\r\n"))
+		}
+	}
+	return out
+}
+
 // canOpen checks that FFmpeg was built with the URL's protocol (https needs TLS support).
 func canOpen(caps ffmpeg.Capabilities, rawURL string) error {
 	u, err := url.Parse(rawURL)
@@ -215,7 +227,7 @@ func Run(ctx context.Context, c Config, sink event.Sink) error {
 		return err
 	}
 	c.Logger.Info("swarm starting", "clients", c.Clients, "ffmpeg", caps.Version.String(),
-		"ramp_rate", c.RampRate, "duration", c.Duration, "argv", argv)
+		"ramp_rate", c.RampRate, "duration", c.Duration, "argv", redactHeaders(argv))
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
