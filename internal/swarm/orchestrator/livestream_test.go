@@ -39,6 +39,9 @@ type streamOptions struct {
 	SegmentSeconds int
 	VideoBitrateK  int
 	CBR            bool
+	// TwoVariants makes stream.m3u8 a master playlist of stream_0.m3u8 (VideoBitrateK) and
+	// stream_1.m3u8 (3 × VideoBitrateK), segments stream_<variant>_<n>.ts.
+	TwoVariants bool
 }
 
 func startLiveStreamWith(t testing.TB, serverProcess bool, o streamOptions) *liveStream {
@@ -52,16 +55,25 @@ func startLiveStreamWith(t testing.TB, serverProcess bool, o streamOptions) *liv
 	rate := strconv.Itoa(o.VideoBitrateK) + "k"
 	gop := strconv.Itoa(15 * o.SegmentSeconds)
 	args := []string{"-nostdin", "-hide_banner", "-loglevel", "error", "-re",
-		"-f", "lavfi", "-i", "testsrc2=size=320x180:rate=15", "-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000",
-		"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", gop, "-keyint_min", gop,
-		"-sc_threshold", "0", "-b:v", rate}
+		"-f", "lavfi", "-i", "testsrc2=size=320x180:rate=15", "-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000"}
+	if o.TwoVariants {
+		args = append(args, "-map", "0:v", "-map", "0:v", "-map", "1:a", "-map", "1:a",
+			"-b:v:1", strconv.Itoa(3*o.VideoBitrateK)+"k")
+	}
+	args = append(args, "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", gop, "-keyint_min", gop,
+		"-sc_threshold", "0", "-b:v:0", rate)
 	if o.CBR {
 		args = append(args, "-minrate", rate, "-maxrate", rate, "-bufsize", rate, "-x264-params", "nal-hrd=cbr")
 	}
 	args = append(args, "-c:a", "aac", "-b:a", "64k",
 		"-f", "hls", "-hls_time", strconv.Itoa(o.SegmentSeconds), "-hls_list_size", "6",
-		"-hls_flags", "delete_segments+omit_endlist+temp_file",
-		"-hls_segment_filename", filepath.Join(dir, "stream_%05d.ts"), filepath.Join(dir, "stream.m3u8"))
+		"-hls_flags", "delete_segments+omit_endlist+temp_file")
+	if o.TwoVariants {
+		args = append(args, "-var_stream_map", "v:0,a:0 v:1,a:1", "-master_pl_name", "stream.m3u8",
+			"-hls_segment_filename", filepath.Join(dir, "stream_%v_%05d.ts"), filepath.Join(dir, "stream_%v.m3u8"))
+	} else {
+		args = append(args, "-hls_segment_filename", filepath.Join(dir, "stream_%05d.ts"), filepath.Join(dir, "stream.m3u8"))
+	}
 	cmd := exec.CommandContext(ctx, ffmpeg, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Stderr = os.Stderr
@@ -105,15 +117,22 @@ func startLiveStreamWith(t testing.TB, serverProcess bool, o streamOptions) *liv
 		}
 	})
 	s := &liveStream{Dir: dir, PlaylistURL: "http://" + addr + "/stream.m3u8"}
-	testenv.WaitFor(t, time.Duration(60+3*o.SegmentSeconds)*time.Second, "3 segments in the live playlist", func() bool {
-		resp, err := http.Get(s.PlaylistURL)
-		if err != nil {
-			return false
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		return err == nil && strings.Count(string(b), "#EXTINF:") >= 3
-	})
+	media := []string{s.PlaylistURL}
+	if o.TwoVariants {
+		base := strings.TrimSuffix(s.PlaylistURL, "stream.m3u8")
+		media = []string{base + "stream_0.m3u8", base + "stream_1.m3u8"}
+	}
+	for _, u := range media {
+		testenv.WaitFor(t, time.Duration(60+3*o.SegmentSeconds)*time.Second, "3 segments in "+u, func() bool {
+			resp, err := http.Get(u)
+			if err != nil {
+				return false
+			}
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			return err == nil && strings.Count(string(b), "#EXTINF:") >= 3
+		})
+	}
 	return s
 }
 
