@@ -239,7 +239,7 @@ func TestUpMenuOnPseudoTerminal(t *testing.T) {
 	}
 	select {
 	case <-copied:
-	case <-time.After(5 * time.Second):
+	case <-time.After(10 * time.Second):
 	}
 	for _, w := range []string{"Profile:    " + set.Origins[1].Name + " - ", "Type:       container - ",
 		"Underlying: docker run --rm --network host go-ffmpeg-hls-swarm-test-origin:latest --profile " + set.Origins[1].Name,
@@ -256,7 +256,7 @@ func TestUpMenuOnPseudoTerminal(t *testing.T) {
 func TestUpMenuQuitStartsNothing(t *testing.T) {
 	bin := upBuildBinary(t)
 	cmd := exec.Command(bin, "up")
-	ptmx, screen, _ := upStartOnPTY(t, cmd)
+	ptmx, screen, copied := upStartOnPTY(t, cmd)
 	testenv.WaitFor(t, 30*time.Second, "the menu", func() bool { return strings.Contains(screen.String(), "Pick a test-origin profile") })
 	if _, err := ptmx.Write([]byte("q")); err != nil {
 		t.Fatal(err)
@@ -271,6 +271,10 @@ func TestUpMenuQuitStartsNothing(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatalf("up did not exit after q:\n%s", screen.String())
+	}
+	select { // the pty may still hold the last line when the process has exited
+	case <-copied:
+	case <-time.After(10 * time.Second):
 	}
 	text := ansiEscape.ReplaceAllString(screen.String(), "")
 	if !strings.Contains(text, "cancelled in the menu: nothing started") || strings.Contains(text, "Underlying:") {
