@@ -39,11 +39,12 @@ demo:
 	./scripts/demo.sh
 
 # Shell completion for bash, zsh and fish in dist/completions/ (profiles/ is their source; docs/how-to/up.md).
+# File names as `nix run .#generate-completion` writes them (zsh wants _NAME on its fpath).
 completion: build
 	mkdir -p dist/completions
-	for sh in bash zsh fish; do \
-	  $(BIN)/go-ffmpeg-hls-swarm completion $$sh >dist/completions/go-ffmpeg-hls-swarm.$$sh.tmp && \
-	  mv dist/completions/go-ffmpeg-hls-swarm.$$sh.tmp dist/completions/go-ffmpeg-hls-swarm.$$sh || exit 1; \
+	for f in bash:go-ffmpeg-hls-swarm.bash zsh:_go-ffmpeg-hls-swarm fish:go-ffmpeg-hls-swarm.fish; do \
+	  $(BIN)/go-ffmpeg-hls-swarm completion $${f%%:*} >dist/completions/.$${f#*:}.tmp && \
+	  mv dist/completions/.$${f#*:}.tmp dist/completions/$${f#*:} || exit 1; \
 	done
 
 # ko: the Go binary for linux/amd64 + linux/arm64 on the imagegen-built FFmpeg base (.ko.yaml,
