@@ -144,6 +144,22 @@ func TestKoBuildOnImagegenBase(t *testing.T) {
 	if err != nil || !strings.HasPrefix(ff, "ffmpeg version") {
 		t.Errorf("the base's FFmpeg in the ko image: %v\n%s", err, ff)
 	}
+
+	// arm64 under qemu-user-static: ko's arm64 binary on the arm64 base.
+	t.Run("arm64", func(t *testing.T) {
+		imagegentest.RequireARM64Emulation(t)
+		if out, err := imagegentest.Docker(t, host, "pull", "--platform", "linux/arm64", img); err != nil {
+			t.Fatalf("docker pull --platform linux/arm64 %s: %v\n%s", img, err, out)
+		}
+		arch, err := imagegentest.Docker(t, host, "image", "inspect", "-f", "{{.Architecture}}", img)
+		if err != nil || strings.TrimSpace(arch) != "arm64" {
+			t.Fatalf("pulled %q (%v), want arm64", arch, err)
+		}
+		help, err := imagegentest.Docker(t, host, "run", "--rm", "--platform", "linux/arm64", "--network", "none", img, "--help")
+		if err != nil || !strings.Contains(help, "Usage:") {
+			t.Fatalf("arm64 %s --help: %v\n%s", img, err, help)
+		}
+	})
 }
 
 func containsEnv(env []string, key, part string) bool {
