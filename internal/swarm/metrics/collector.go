@@ -30,6 +30,9 @@ var speedBuckets = []float64{0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 1, 1.05, 1.1, 1.25
 // StartupBuckets are the time-to-first-segment histogram's upper bounds in seconds.
 var startupBuckets = []float64{0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 7.5, 10, 15, 20, 30, 60}
 
+// backoffBuckets are the restart-backoff histogram's upper bounds in seconds.
+var backoffBuckets = []float64{0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30}
+
 // maxStartupSamples bounds the raw start-up samples kept for exact percentiles.
 const maxStartupSamples = 1 << 20
 
@@ -57,6 +60,7 @@ type Collector struct {
 	timeouts, reconnects     prometheus.Counter
 	stalls                   prometheus.Counter
 	speed, firstSegment      prometheus.Histogram
+	backoff                  prometheus.Histogram
 }
 
 // New returns a Collector whose registry also carries the Go runtime and process collectors
@@ -95,6 +99,8 @@ func New(version string) *Collector {
 		Help: "Playback speed reported by clients' progress (1 = real time).", Buckets: speedBuckets})
 	c.firstSegment = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: Namespace, Name: "time_to_first_segment_seconds",
 		Help: "Time from a client process start to its first media segment.", Buckets: startupBuckets})
+	c.backoff = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: Namespace, Name: "client_restart_backoff_seconds",
+		Help: "Delay the supervisor waited before restarting a client (capped, jittered exponential backoff).", Buckets: backoffBuckets})
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: Namespace, Name: "build_info",
 		Help: "Build information; the value is always 1."}, []string{"version"})
 	build.WithLabelValues(version).Set(1)
@@ -103,7 +109,7 @@ func New(version string) *Collector {
 	}
 	c.reg.MustRegister(c.target, c.active, c.peakG, c.stalledG, c.starts, c.restarts, c.restartsScheduled, c.exits,
 		c.playlists, c.segments, c.bytes, c.httpErrors, c.timeouts, c.reconnects, c.stalls, c.speed,
-		c.firstSegment, build,
+		c.firstSegment, c.backoff, build,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return c
@@ -154,6 +160,7 @@ func (c *Collector) Handle(e event.Event) {
 		c.setActive()
 	case event.ClientRestartScheduled:
 		c.restartsScheduled.Inc()
+		c.backoff.Observe(e.Elapsed.Seconds())
 	case event.PlaylistRequest:
 		c.playlists.Inc()
 	case event.SegmentRequest:

@@ -139,7 +139,7 @@ func TestServeAndPromtool(t *testing.T) {
 	for _, want := range []string{
 		`hls_swarm_active_clients 2`, `hls_swarm_http_errors_total{status="404"} 2`,
 		`hls_swarm_client_exits_total{reason="killed"} 1`, `hls_swarm_received_bytes_total 3500`,
-		`hls_swarm_time_to_first_segment_seconds_count 3`, `hls_swarm_build_info{version="v1.2.3"} 1`,
+		`hls_swarm_time_to_first_segment_seconds_count 3`, `hls_swarm_client_restart_backoff_seconds_sum 0.25`, `hls_swarm_build_info{version="v1.2.3"} 1`,
 		`process_resident_memory_bytes`, `go_goroutines`,
 	} {
 		if !strings.Contains(body, want) {
