@@ -119,33 +119,53 @@ let
   swarmRunners = perProfile "swarm-client" project.swarmProfileNames swarmRunner;
 
   # --- images --------------------------------------------------------------------------------
-  # name = { spec (profiles/images/<spec>.json); roots; extraArgs }
+  # name = { spec (profiles/images/<spec>.json); rootsOf (the closure roots, from a Linux package
+  # set and the Go packages built with it); extraArgs }
   portableImages = {
     go-ffmpeg-hls-swarm-container = {
       spec = "go-ffmpeg-hls-swarm";
-      roots = [
-        linux.go-ffmpeg-hls-swarm
-        linuxPkgs.ffmpeg-headless
-        linuxPkgs.cacert
+      rootsOf = lp: gp: [
+        gp.go-ffmpeg-hls-swarm
+        lp.ffmpeg-headless
+        lp.cacert
       ];
     };
     swarm-client-container = {
       spec = "swarm-client";
-      roots = [
-        linux.go-ffmpeg-hls-swarm
-        linuxPkgs.ffmpeg-headless
-        linuxPkgs.cacert
+      rootsOf = lp: gp: [
+        gp.go-ffmpeg-hls-swarm
+        lp.ffmpeg-headless
+        lp.cacert
       ];
     };
     test-origin-container = {
       spec = "test-origin";
-      roots = [
-        linux.go-ffmpeg-hls-swarm
-        linuxPkgs.ffmpeg-full
-        linuxPkgs.nginx
+      rootsOf = lp: gp: [
+        gp.go-ffmpeg-hls-swarm
+        lp.ffmpeg-full
+        lp.nginx
+      ];
+    };
+    # The base that ko puts the Go binary on (.ko.yaml, docs/how-to/ko.md).
+    ffmpeg-base-container = {
+      spec = "ffmpeg-base";
+      rootsOf = lp: _: [
+        lp.ffmpeg-headless
+        lp.cacert
       ];
     };
   };
+  # Every Linux system's roots by imagegen arch, for the multi-arch pushes.
+  archRootsOf =
+    i:
+    lib.listToAttrs (
+      map (
+        s:
+        lib.nameValuePair (project.archOf s) (
+          i.rootsOf nixpkgs.legacyPackages.${s} (goPackages nixpkgs.legacyPackages.${s})
+        )
+      ) project.linuxSystems
+    );
 
   nixosOutputs = import ./test-origin {
     inherit nixpkgs microvm system project;
@@ -163,7 +183,7 @@ let
   linuxImages = {
     test-origin-container-enhanced = {
       spec = "test-origin-enhanced";
-      roots = [ enhancedRoot ];
+      rootsOf = _: _: [ enhancedRoot ];
       extraArgs = [
         "--cmd"
         "/bin/init"
@@ -173,16 +193,40 @@ let
   allImages = portableImages // lib.optionalAttrs isLinux linuxImages;
 
   imagePackages = lib.mapAttrs (
-    name: i: images.mkImage ({ inherit name arch; } // i)
+    name: i:
+    images.mkImage {
+      inherit name arch;
+      inherit (i) spec;
+      roots = i.rootsOf linuxPkgs linux;
+      extraArgs = i.extraArgs or [ ];
+    }
   ) allImages;
-  imageApps = lib.concatMapAttrs (name: i: {
-    "load-${name}" = app "Build ${name} with imagegen and load it into Docker (no tarball in the store)" (
-      images.mkImageApp ({ inherit name arch; mode = "load"; } // i)
-    );
-    "push-${name}" = app "Build ${name} with imagegen and push it: nix run .#push-${name} -- REF" (
-      images.mkImageApp ({ inherit name arch; mode = "push"; } // i)
-    );
-  }) allImages;
+  imageApp =
+    name: i: mode: archRoots:
+    images.mkImageApp {
+      inherit
+        name
+        mode
+        archRoots
+        ;
+      inherit (i) spec;
+      extraArgs = i.extraArgs or [ ];
+    };
+  imageApps =
+    lib.concatMapAttrs (name: i: {
+      "load-${name}" =
+        app "Build ${name} (${arch}) with imagegen and load it into Docker (no tarball in the store)"
+          (imageApp name i "load" { ${arch} = i.rootsOf linuxPkgs linux; });
+      "push-${name}" = app "Build ${name} (${arch}) with imagegen and push it: nix run .#push-${name} -- REF" (
+        imageApp name i "push" { ${arch} = i.rootsOf linuxPkgs linux; }
+      );
+    }) allImages
+    # amd64 + arm64 in one image index; needs both Linux systems built (builders or binfmt).
+    // lib.concatMapAttrs (name: i: {
+      "push-multiarch-${name}" =
+        app "Build ${name} for amd64 and arm64 with imagegen and push the index: nix run .#push-multiarch-${name} -- REF"
+          (imageApp "multiarch-${name}" i "push" (archRootsOf i));
+    }) portableImages;
 
   vmRunner = profile: (nixosOutputs.vm profile).config.microvm.declaredRunner;
   vms = perProfile "test-origin-vm" project.originProfileNames vmRunner;

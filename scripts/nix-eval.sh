@@ -88,7 +88,7 @@ same "lib.originProfileNames = profiles/origin.json" "$origins" "$(ev lib.origin
 same "lib.swarmProfileNames = profiles/swarm.json" "$swarms" "$(ev lib.swarmProfileNames --json)"
 
 # 2. Every generated attribute name on all four systems, against names built here from the JSON.
-images='["go-ffmpeg-hls-swarm-container","swarm-client-container","test-origin-container"]'
+images='["go-ffmpeg-hls-swarm-container","swarm-client-container","test-origin-container","ffmpeg-base-container"]'
 expect() { # kind system
   jq -nc --argjson o "$origins" --argjson s "$swarms" --argjson i "$images" --arg kind "$1" --arg sys "$2" '
     ($sys | endswith("-linux")) as $linux
@@ -100,7 +100,7 @@ expect() { # kind system
         + (if $linux then ["test-origin-container-enhanced","test-origin-iso","test-origin-iso-cloud-init"] + $vms else [] end)
       elif $kind == "apps" then
         ["default","up","imagegen","generate-completion","test-origin","swarm-client"] + $runners
-        + [$allimg[] | "load-\(.)", "push-\(.)"] + $vms
+        + [$allimg[] | "load-\(.)", "push-\(.)"] + [$i[] | "push-multiarch-\(.)"] + $vms
       elif $kind == "checks" then ["gofmt","vet","unit-tests","shellcheck","nix-eval"]
       elif $kind == "legacyPackages" then ["checks-quick","checks-build","checks-full"]
       elif $kind == "devShells" then ["default"]
@@ -147,8 +147,8 @@ same "imagegen meta.mainProgram" '"imagegen"' "$(ev packages.x86_64-linux.imageg
 if rec test-origin-low-latency | jq -e '.text | contains("go-ffmpeg-hls-swarm origin --profile low-latency")' >/dev/null; then ok "test-origin-low-latency runs origin --profile low-latency"; else bad "test-origin-low-latency text"; fi
 if rec swarm-client-burst | jq -e '.text | contains("go-ffmpeg-hls-swarm --profile burst")' >/dev/null; then ok "swarm-client-burst runs --profile burst"; else bad "swarm-client-burst text"; fi
 img=$(rec go-ffmpeg-hls-swarm-container)
-if echo "$img" | jq -e '.buildCommand | test("^imagegen build --spec /nix/store/[a-z0-9]{32}-go-ffmpeg-hls-swarm.json --arch amd64 --closure .?amd64=/nix/store/[a-z0-9]{32}-closure-info.? --output \"docker-archive:\\$out\"")' >/dev/null; then
-  ok "mkImage: imagegen build --spec … --arch amd64 --closure amd64=<closureInfo> --output docker-archive:\$out"
+if echo "$img" | jq -e '.buildCommand | test("^imagegen build --spec /nix/store/[a-z0-9]{32}-go-ffmpeg-hls-swarm.json --arch amd64 --closure .?amd64=/nix/store/[a-z0-9]{32}-closure-info.? --quiet --output \"docker-archive:\\$TMPDIR/image.tar\"")' >/dev/null; then
+  ok "mkImage: imagegen build --spec … --arch amd64 --closure amd64=<closureInfo> --output docker-archive:…"
 else bad "mkImage command"; echo "$img" | jq -r .buildCommand | sed 's/^/     /'; fi
 same "aarch64-darwin images hold aarch64-linux binaries (arch arm64)" '"arm64"' "$(ev packages.aarch64-darwin.test-origin-container.arch --json)"
 enh=$(ev packages.x86_64-linux.test-origin-container-enhanced.recorded --raw)
@@ -209,6 +209,12 @@ if $build; then
   if tar=$(nb go-ffmpeg-hls-swarm-container) && crane validate --tarball "$tar" >/dev/null 2>"$work/err"; then
     cfg=$(skopeo inspect --config --raw "docker-archive:$tar")
     ok "nix build .#go-ffmpeg-hls-swarm-container: crane validate passes; entrypoint $(echo "$cfg" | jq -c .config.Entrypoint), healthcheck $(echo "$cfg" | jq -c .config.Healthcheck.Test)"
+    if docker version >/dev/null 2>&1; then
+      if id=$(docker load -q <"$tar" | sed -n 's/^Loaded image: //p') && docker run --rm --network none "$id" --help >"$work/help" 2>&1 && grep -q -- --clients "$work/help"; then
+        ok "docker load < result; docker run $id --help"
+      else bad "docker run of the image"; sed 's/^/     /' "$work/help" | head -5; fi
+    else echo "n/a  docker load/run: no Docker engine at \$DOCKER_HOST"; fi
+    if sbom=$(nb go-ffmpeg-hls-swarm-container.sbom) && jq -e .spdxVersion "$sbom" >/dev/null; then ok "….sbom output: $(jq -r .spdxVersion "$sbom"), $(jq '.packages | length' "$sbom") packages"; else bad "sbom output"; fi
   else bad "image build"; fi
   if tar=$(nb test-origin-container-enhanced) && crane validate --tarball "$tar" >/dev/null 2>"$work/err"; then
     ok "nix build .#test-origin-container-enhanced: cmd $(skopeo inspect --config --raw "docker-archive:$tar" | jq -c .config.Cmd)"
@@ -221,6 +227,15 @@ if $build; then
   if nr push-swarm-client-container "127.0.0.1:$port/swarm-client:test" >/dev/null && labels=$(crane config "127.0.0.1:$port/swarm-client:test" | jq -c '.config.Labels["swarm.deployment-type"]'); then
     ok "nix run .#push-swarm-client-container -- 127.0.0.1:$port/swarm-client:test: pushed, label swarm.deployment-type=$labels"
   else bad "push app"; fi
+  # amd64 + arm64: the aarch64-linux stub derivations run on this machine (their builders are the
+  # host's shell and Go, cross-compiling), so Nix only has to accept the platform.
+  if nix run "${common[@]}" "${flake[@]}" --option extra-platforms aarch64-linux "path:$work/project#push-multiarch-swarm-client-container" -- "127.0.0.1:$port/swarm-client:multi" >/dev/null 2>"$work/err" &&
+    plats=$(crane manifest "127.0.0.1:$port/swarm-client:multi" | jq -c '[.manifests[].platform.architecture]') &&
+    crane export --platform linux/arm64 "127.0.0.1:$port/swarm-client:multi" - | tar -tf - >"$work/arm64.list" &&
+    arm=$(grep -- '-go-ffmpeg-hls-swarm-0.1.0/bin/go-ffmpeg-hls-swarm$' "$work/arm64.list") &&
+    file=$(crane export --platform linux/arm64 "127.0.0.1:$port/swarm-client:multi" - | tar -xOf - "$arm" | file -b - | cut -d, -f1-2); then
+    ok "nix run .#push-multiarch-swarm-client-container: index $plats, arm64 image holds $arm ($file)"
+  else bad "multi-arch push"; fi
   kill "$reg" 2>/dev/null || true
   wait "$reg" 2>/dev/null || true
 fi
