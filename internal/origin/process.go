@@ -22,7 +22,7 @@ const stopGrace = 3 * time.Second
 // leave them serving, orphaned).
 func command(ctx context.Context, path string, args []string, deathSignal syscall.Signal, log *slog.Logger) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, path, args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: deathSignal}
+	cmd.SysProcAttr = childAttr(deathSignal)
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
 	cmd.WaitDelay = stopGrace
 	w := &lineLogger{log: log}
