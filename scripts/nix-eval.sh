@@ -135,6 +135,11 @@ for sys in x86_64-linux aarch64-linux x86_64-darwin aarch64-darwin; do
   if ev "checks.$sys" --json --apply "cs: builtins.mapAttrs (n: c: c.drvPath) (removeAttrs cs $skip)" >/dev/null; then ok "checks.$sys instantiate (except $skip)"; else bad "checks.$sys instantiate"; fi
 done
 
+# nix flake check without building: Nix 2.8's own checks of the output structure, all systems.
+if nix flake check "${common[@]}" "${flake[@]}" --no-build "path:$work/project" 2>"$work/err"; then ok "nix flake check --no-build (Nix $(nix --version | awk '{print $3}'))";
+elif grep -q "boot.blacklistedKernelModules" "$work/err"; then echo "n/a  nix flake check --no-build stops at the MicroVM packages (microvm.nix needs real NixOS modules)";
+else bad "nix flake check --no-build"; fi
+
 # 4. What the wiring passes on (recorded arguments of the stub builders, x86_64-linux).
 rec() { ev "packages.x86_64-linux.$1.recorded" --raw; }
 go=$(rec go-ffmpeg-hls-swarm)
@@ -213,6 +218,10 @@ if $build; then
       if id=$(docker load -q <"$tar" | sed -n 's/^Loaded image: //p') && docker run --rm --network none "$id" --help >"$work/help" 2>&1 && grep -q -- --clients "$work/help"; then
         ok "docker load < result; docker run $id --help"
       else bad "docker run of the image"; sed 's/^/     /' "$work/help" | head -5; fi
+      if nr load-test-origin-container >/dev/null &&
+        hc=$(docker image inspect go-ffmpeg-hls-swarm-test-origin:latest --format '{{json .Config.Healthcheck.Test}} {{.Config.User}}'); then
+        ok "nix run .#load-test-origin-container: loaded into dockerd, healthcheck+user $hc"
+      else bad "load app"; fi
     else echo "n/a  docker load/run: no Docker engine at \$DOCKER_HOST"; fi
     if sbom=$(nb go-ffmpeg-hls-swarm-container.sbom) && jq -e .spdxVersion "$sbom" >/dev/null; then ok "….sbom output: $(jq -r .spdxVersion "$sbom"), $(jq '.packages | length' "$sbom") packages"; else bad "sbom output"; fi
   else bad "image build"; fi
