@@ -227,3 +227,22 @@ func TestStallWhenSilent(t *testing.T) {
 		t.Errorf("stall %s → %s, exit %s", started[0].Time, ended[0].Time, exit.Time)
 	}
 }
+
+// TestStopSendsSecondSIGTERM: a child that acts only on the second SIGTERM (as FFmpeg's
+// blocking I/O does) exits by itself before the grace period, not by SIGKILL.
+func TestStopSendsSecondSIGTERM(t *testing.T) {
+	marker := fmt.Sprintf("%d.%03d", 500+rand.IntN(400), rand.IntN(1000))
+	c, rec := newClient(t, `n=0; trap 'n=$((n+1)); if [ $n -ge 2 ]; then exit 0; fi' TERM
+while :; do sleep 0.05; done; : `+marker, false)
+	c.GracePeriod = 2 * time.Second
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { c.Run(ctx); close(done) }()
+	testenv.WaitFor(t, 10*time.Second, "the shell", func() bool { return len(procsWith(marker)) >= 1 })
+	cancel()
+	<-done
+	ex := rec.of(event.ClientExited)
+	if len(ex) != 1 || ex[0].Reason != ReasonStopped || ex[0].Status != 0 {
+		t.Fatalf("exits %+v, want stopped with status 0 (exited on the second SIGTERM, not SIGKILLed)", ex)
+	}
+}
