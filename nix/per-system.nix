@@ -184,10 +184,6 @@ let
     test-origin-container-enhanced = {
       spec = "test-origin-enhanced";
       rootsOf = _: _: [ enhancedRoot ];
-      extraArgs = [
-        "--cmd"
-        "/bin/init"
-      ];
     };
   };
   allImages = portableImages // lib.optionalAttrs isLinux linuxImages;

@@ -158,10 +158,11 @@ else bad "mkImage command"; echo "$img" | jq -r .buildCommand | sed 's/^/     /'
 same "aarch64-darwin images hold aarch64-linux binaries (arch arm64)" '"arm64"' "$(ev packages.aarch64-darwin.test-origin-container.arch --json)"
 enh=$(ev packages.x86_64-linux.test-origin-container-enhanced.recorded --raw)
 enhroot=$(ev packages.x86_64-linux.test-origin-container-enhanced.roots --raw --apply 'rs: (builtins.head rs).recorded')
-if echo "$enh" | jq -e '.buildCommand | test("--cmd /bin/init")' >/dev/null &&
+if echo "$enh" | jq -e '.buildCommand | test("--spec /nix/store/[a-z0-9]{32}-test-origin-enhanced.json")' >/dev/null &&
+  jq -e '.entrypoint == ["/bin/init"]' profiles/images/test-origin-enhanced.json >/dev/null &&
   echo "$enhroot" | jq -e '.buildCommand | test("ln -s /nix/store/[a-z0-9]{32}-nixos-system-hls-origin/init \\$out/bin/init")' >/dev/null &&
   echo "$enhroot" | jq -e '.buildCommand | test("ln -s /nix/store/[a-z0-9]{32}-go-ffmpeg-hls-swarm-0.1.0/bin/go-ffmpeg-hls-swarm \\$out/bin/go-ffmpeg-hls-swarm")' >/dev/null; then
-  ok "enhanced container: cmd /bin/init -> <toplevel>/init, /bin/go-ffmpeg-hls-swarm for the healthcheck"
+  ok "enhanced container: entrypoint /bin/init -> <toplevel>/init, /bin/go-ffmpeg-hls-swarm for the healthcheck"
 else bad "enhanced container root"; echo "$enh" | jq -r .buildCommand; echo "$enhroot" | jq -r .buildCommand; fi
 iso=$(ev packages.x86_64-linux.test-origin-iso-cloud-init.recorded --raw)
 same "ISO: EFI+USB bootable, volume id" '{"makeEfiBootable":true,"makeUsbBootable":true,"volumeID":"HLS_ORIGIN"}' "$(echo "$iso" | jq -c .isoImage)"
