@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -205,24 +204,6 @@ func TestOriginEnv(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for a child's writes and the test's reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // originChildren lists the pids whose parent is pid (from /proc).
 func originChildren(pid int) []int {
 	entries, _ := os.ReadDir("/proc")
@@ -260,7 +241,7 @@ var runDirRE = regexp.MustCompile(`run_dir=(\S+)`)
 type originProc struct {
 	cmd         *exec.Cmd
 	exited      chan error
-	stderr      *syncBuffer
+	stderr      *testenv.Buffer
 	runDir      string
 	descendants []int // ffmpeg, nginx master and workers
 }
@@ -270,7 +251,7 @@ type originProc struct {
 func originStart(t *testing.T, bin string, cred *syscall.Credential) *originProc {
 	t.Helper()
 	port := testenv.FreePort(t)
-	p := &originProc{exited: make(chan error, 1), stderr: &syncBuffer{}}
+	p := &originProc{exited: make(chan error, 1), stderr: &testenv.Buffer{}}
 	p.cmd = exec.Command(bin, "origin", "--profile", "low-latency", "--size", "320x180", "--fps", "15", "--port", strconv.Itoa(port))
 	p.cmd.Stdout, p.cmd.Stderr = p.stderr, p.stderr
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}

@@ -436,7 +436,7 @@ func seedForm(t *testing.T, bin, playlist string) {
 	cmd := exec.Command(bin, "-ramp-rate", "10", "-summary-json="+summaryPath, "-threshold", "segments>=3")
 	cmd.Env = append(swarmEnv(), "CLIENTS=3", "DURATION=12s", "STREAM_URL="+playlist,
 		fmt.Sprintf("METRICS_PORT=%d", port), "LOG_LEVEL=debug", "SWARM_LOG_FORMAT=json")
-	var stdout, stderr swarmBuffer
+	var stdout, stderr testenv.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -36,30 +35,12 @@ func swarmBuildBinary(t testing.TB) string {
 	return bin
 }
 
-// swarmBuffer is a bytes.Buffer safe for a writer goroutine and a reading test.
-type swarmBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *swarmBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *swarmBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // swarmProc is a running go-ffmpeg-hls-swarm.
 type swarmProc struct {
 	t       testing.TB
 	cmd     *exec.Cmd
-	stdout  swarmBuffer
-	stderr  swarmBuffer
+	stdout  testenv.Buffer
+	stderr  testenv.Buffer
 	metrics string // http://127.0.0.1:PORT
 	done    chan struct{}
 	code    int

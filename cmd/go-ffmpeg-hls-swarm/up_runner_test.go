@@ -84,7 +84,7 @@ func TestUpNoTerminalStartsRunnerOrigin(t *testing.T) {
 	port := testenv.FreePort(t)
 	cmd := exec.Command(bin, "up", "--", "--port", strconv.Itoa(port))
 	cmd.Stdin = nil // /dev/null: no terminal, so no menu
-	var out lockedBuffer
+	var out testenv.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -136,28 +135,10 @@ func TestUpDryRunPrintsPlan(t *testing.T) {
 	}
 }
 
-// lockedBuffer collects a child's output while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // upStartOnPTY starts the binary on a pseudo-terminal and collects the screen. It answers the
 // cursor-position reports (ESC [6n) as a terminal does: bubbletea's init asks for the background
 // colour (OSC 11) followed by one, and waits 5 s when nobody answers.
-func upStartOnPTY(t *testing.T, cmd *exec.Cmd) (*os.File, *lockedBuffer, <-chan struct{}) {
+func upStartOnPTY(t *testing.T, cmd *exec.Cmd) (*os.File, *testenv.Buffer, <-chan struct{}) {
 	t.Helper()
 	cmd.Env = append(os.Environ(), "TERM=xterm-256color")
 	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 132})
@@ -165,7 +146,7 @@ func upStartOnPTY(t *testing.T, cmd *exec.Cmd) (*os.File, *lockedBuffer, <-chan 
 		t.Fatalf("start on a pty: %v", err)
 	}
 	t.Cleanup(func() { _ = ptmx.Close(); _ = cmd.Process.Kill() })
-	screen := &lockedBuffer{}
+	screen := &testenv.Buffer{}
 	copied := make(chan struct{})
 	go func() {
 		defer close(copied)

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -384,7 +383,7 @@ func TestBelowRealTimeIsReported(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, _ := set.Origin("default")
-	var log syncBuffer
+	var log testenv.Buffer
 	ctx := context.Background()
 	plan, err := origin.Prepare(ctx, origin.Config{Profile: p, Overrides: origin.Overrides{Width: 320, Height: 180, FPS: 15},
 		FFmpeg: slow, Nginx: nginx, Logger: slog.New(slog.NewTextHandler(&log, nil))})
@@ -414,24 +413,6 @@ func TestBelowRealTimeIsReported(t *testing.T) {
 	}
 }
 
-// syncBuffer collects log output written from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestPrivateDirServed: as root, a --dir that nobody cannot read is still served (the workers
 // run as root then, with a warning), and stale files in it are removed at start.
 func TestPrivateDirServed(t *testing.T) {
@@ -451,7 +432,7 @@ func TestPrivateDirServed(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, _ := set.Origin("low-latency")
-	var log syncBuffer
+	var log testenv.Buffer
 	plan, err := origin.Prepare(context.Background(), origin.Config{Profile: p, Overrides: origin.Overrides{Width: 320, Height: 180, FPS: 15},
 		FFmpeg: ffmpeg, Nginx: nginx, Dir: dir, Logger: slog.New(slog.NewTextHandler(&log, nil))})
 	if err != nil {
