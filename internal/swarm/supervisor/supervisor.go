@@ -89,7 +89,7 @@ func (c Client) runOnce(ctx context.Context, attempt int) (healthy bool) {
 	}
 	cmd := exec.Command(c.Argv[0], c.Argv[1:]...)
 	cmd.ExtraFiles = []*os.File{pw} // fd 3 = ffmpeg.ProgressFD
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = childAttr()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		pr.Close()
