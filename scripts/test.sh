@@ -21,6 +21,9 @@ while IFS= read -r f; do
   nix-instantiate --parse "$f" >/dev/null || fail "$f does not parse"
 done < <(git ls-files '*.nix')
 
+# nix/vendor-hash must match what `go mod vendor` makes of go.mod/go.sum (buildGoModule's vendorHash).
+scripts/nix-vendor-hash.sh --check
+
 echo "== docker engine" >&2
 dd=$(mktemp -d /tmp/hls-swarm-dockerd.XXXXXX)
 dockerd --iptables=false --bridge=none --storage-driver=overlay2 \
