@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -138,18 +139,26 @@ func TestUpDryRunPrintsPlan(t *testing.T) {
 // upStartOnPTY starts the binary on a pseudo-terminal and collects the screen. It answers the
 // cursor-position reports (ESC [6n) as a terminal does: bubbletea's init asks for the background
 // colour (OSC 11) followed by one, and waits 5 s when nobody answers.
-func upStartOnPTY(t *testing.T, cmd *exec.Cmd) (*os.File, *testenv.Buffer, <-chan struct{}) {
+func upStartOnPTY(t *testing.T, cmd *exec.Cmd) (*os.File, *testenv.Buffer) {
 	t.Helper()
 	cmd.Env = append(os.Environ(), "TERM=xterm-256color")
-	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 132})
+	ptmx, tty, err := pty.Open()
 	if err != nil {
+		t.Fatalf("open a pty: %v", err)
+	}
+	if err := pty.Setsize(ptmx, &pty.Winsize{Rows: 40, Cols: 132}); err != nil {
+		t.Fatalf("size the pty: %v", err)
+	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
+	if err := cmd.Start(); err != nil {
 		t.Fatalf("start on a pty: %v", err)
 	}
-	t.Cleanup(func() { _ = ptmx.Close(); _ = cmd.Process.Kill() })
+	// The test keeps the terminal side open until it ends, so the screen reader never gets EIO:
+	// on Linux that EIO can come before the last lines a just-exited child wrote are read.
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = ptmx.Close(); _ = tty.Close() })
 	screen := &testenv.Buffer{}
-	copied := make(chan struct{})
 	go func() {
-		defer close(copied)
 		buf, answered := make([]byte, 4096), 0
 		for {
 			n, err := ptmx.Read(buf)
@@ -164,7 +173,7 @@ func upStartOnPTY(t *testing.T, cmd *exec.Cmd) (*os.File, *testenv.Buffer, <-cha
 			}
 		}
 	}()
-	return ptmx, screen, copied
+	return ptmx, screen
 }
 
 var ansiEscape = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\r`)
@@ -176,7 +185,7 @@ func TestUpMenuOnPseudoTerminal(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, "up", "--dry-run", "--kvm-device", filepath.Join(t.TempDir(), "no-kvm"))
-	ptmx, screen, copied := upStartOnPTY(t, cmd)
+	ptmx, screen := upStartOnPTY(t, cmd)
 	text := func() string { return ansiEscape.ReplaceAllString(screen.String(), "") }
 	waitScreen := func(what string) {
 		t.Helper()
@@ -218,10 +227,7 @@ func TestUpMenuOnPseudoTerminal(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("up did not exit after the menu:\n%s", text())
 	}
-	select {
-	case <-copied:
-	case <-time.After(10 * time.Second):
-	}
+	waitScreen("Dry run: nothing started.")
 	for _, w := range []string{"Profile:    " + set.Origins[1].Name + " - ", "Type:       container - ",
 		"Underlying: docker run --rm --network host go-ffmpeg-hls-swarm-test-origin:latest --profile " + set.Origins[1].Name,
 		"Dry run: nothing started."} {
@@ -237,7 +243,7 @@ func TestUpMenuOnPseudoTerminal(t *testing.T) {
 func TestUpMenuQuitStartsNothing(t *testing.T) {
 	bin := upBuildBinary(t)
 	cmd := exec.Command(bin, "up")
-	ptmx, screen, copied := upStartOnPTY(t, cmd)
+	ptmx, screen := upStartOnPTY(t, cmd)
 	testenv.WaitFor(t, 30*time.Second, "the menu", func() bool { return strings.Contains(screen.String(), "Pick a test-origin profile") })
 	if _, err := ptmx.Write([]byte("q")); err != nil {
 		t.Fatal(err)
@@ -253,13 +259,12 @@ func TestUpMenuQuitStartsNothing(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("up did not exit after q:\n%s", screen.String())
 	}
-	select { // the pty may still hold the last line when the process has exited
-	case <-copied:
-	case <-time.After(10 * time.Second):
-	}
-	text := ansiEscape.ReplaceAllString(screen.String(), "")
-	if !strings.Contains(text, "cancelled in the menu: nothing started") || strings.Contains(text, "Underlying:") {
-		t.Errorf("after q, want the cancel line and no plan:\n%s", text)
+	text := func() string { return ansiEscape.ReplaceAllString(screen.String(), "") }
+	testenv.WaitFor(t, 10*time.Second, "the cancel line", func() bool {
+		return strings.Contains(text(), "cancelled in the menu: nothing started")
+	})
+	if strings.Contains(text(), "Underlying:") {
+		t.Errorf("after q, want no plan:\n%s", text())
 	}
 }
 
