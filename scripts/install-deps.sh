@@ -6,7 +6,7 @@ set -euo pipefail
 demo_pkgs=(ffmpeg nginx-light)
 test_pkgs=(ffmpeg nginx-light nix-bin docker.io skopeo umoci runc qemu-user-static binfmt-support
   prometheus prometheus-nginx-exporter shellcheck patchelf tmux jq ca-certificates git make
-  bash-completion zsh fish)
+  bash-completion zsh fish docker-compose)
 CRANE_VERSION=v0.22.1
 KO_VERSION=v0.19.1
 

@@ -21,6 +21,9 @@ while IFS= read -r f; do
   nix-instantiate --parse "$f" >/dev/null || fail "$f does not parse"
 done < <(git ls-files '*.nix')
 
+# The compose file and the Prometheus config it mounts (Compose v1 here; the file also suits v2).
+docker-compose -f docker-compose.yaml config -q
+promtool check config deploy/prometheus.yml >/dev/null
 # nix/vendor-hash must match what `go mod vendor` makes of go.mod/go.sum (buildGoModule's vendorHash).
 scripts/nix-vendor-hash.sh --check
 
