@@ -4,6 +4,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -s -w -X github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/version.Version=$(VERSION)
 BIN      := bin
 
+.PHONY: test-origin microvm-origin images
 .PHONY: all build deps test test-short bench bench-imagegen imagegen-digest bench-swarm demo clean completion ko
 
 all: build
@@ -37,6 +38,19 @@ bench-swarm:
 
 demo:
 	./scripts/demo.sh
+
+# The test origin on this machine (PROFILE=low-latency make test-origin; needs ffmpeg and nginx).
+PROFILE ?= default
+test-origin: build
+	$(BIN)/go-ffmpeg-hls-swarm origin --profile $(PROFILE)
+
+# The test origin in a MicroVM (Linux + KVM + Nix).
+microvm-origin:
+	nix run .#test-origin-vm-$(PROFILE)
+
+# The images, through imagegen inside Nix (needs Nix with flakes and nixpkgs): docker load < result*
+images:
+	nix build .#go-ffmpeg-hls-swarm-container .#swarm-client-container .#test-origin-container
 
 # Shell completion for bash, zsh and fish in dist/completions/ (profiles/ is their source; docs/how-to/up.md).
 # File names as `nix run .#generate-completion` writes them (zsh wants _NAME on its fpath).
