@@ -204,37 +204,6 @@ func TestOriginEnv(t *testing.T) {
 	}
 }
 
-// originChildren lists the pids whose parent is pid (from /proc).
-func originChildren(pid int) []int {
-	entries, _ := os.ReadDir("/proc")
-	var out []int
-	for _, e := range entries {
-		c, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-		if len(f) > 1 && f[1] == strconv.Itoa(pid) && f[0] != "Z" {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-func originAlive(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	return !strings.HasPrefix(s[strings.LastIndexByte(s, ')')+1:], " Z")
-}
-
 var runDirRE = regexp.MustCompile(`run_dir=(\S+)`)
 
 // originProc is a running `origin` child of the test.
@@ -243,7 +212,7 @@ type originProc struct {
 	exited      chan error
 	stderr      *testenv.Buffer
 	runDir      string
-	descendants []int // ffmpeg, nginx master and workers
+	descendants []testenv.Proc // ffmpeg, nginx master and workers
 }
 
 // originStart runs `origin --profile low-latency` small, as cred (nil: this user), and waits
@@ -282,11 +251,8 @@ func originStart(t *testing.T, bin string, cred *syscall.Credential) *originProc
 		t.Fatalf("no run_dir in the log:\n%s", p.stderr.String())
 	}
 	p.runDir = m[1]
-	kids := originChildren(p.cmd.Process.Pid)
-	for _, k := range kids {
-		p.descendants = append(p.descendants, k)
-		p.descendants = append(p.descendants, originChildren(k)...)
-	}
+	kids := testenv.Children(p.cmd.Process.Pid)
+	p.descendants = testenv.Descendants(p.cmd.Process.Pid)
 	if len(kids) != 2 || len(p.descendants) < 3 {
 		t.Fatalf("children %v, descendants %v: want ffmpeg, nginx and its workers", kids, p.descendants)
 	}
@@ -296,12 +262,12 @@ func originStart(t *testing.T, bin string, cred *syscall.Credential) *originProc
 // assertGone fails for every descendant still alive 5 s after start.
 func (p *originProc) assertGone(t *testing.T, start time.Time, after string) {
 	t.Helper()
-	for _, pid := range p.descendants {
-		for originAlive(pid) && time.Since(start) < 5*time.Second {
+	for _, d := range p.descendants {
+		for d.Alive() && time.Since(start) < 5*time.Second {
 			time.Sleep(20 * time.Millisecond)
 		}
-		if originAlive(pid) {
-			t.Errorf("pid %d still alive 5 s after %s", pid, after)
+		if d.Alive() {
+			t.Errorf("%s (pid %d) still alive 5 s after %s", d.Comm, d.PID, after)
 		}
 	}
 }

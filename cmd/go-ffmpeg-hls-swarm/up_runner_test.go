@@ -15,65 +15,6 @@ import (
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/testenv"
 )
 
-// procEntry identifies a process across PID reuse.
-type procEntry struct {
-	pid   int
-	start string // field 22 of /proc/PID/stat
-	comm  string
-}
-
-// procDescendants lists every live descendant of pid from /proc.
-func procDescendants(pid int) []procEntry {
-	type info struct {
-		ppid        int
-		start, comm string
-	}
-	all := map[int]info{}
-	dirs, _ := os.ReadDir("/proc")
-	for _, d := range dirs {
-		p, err := strconv.Atoi(d.Name())
-		if err != nil {
-			continue
-		}
-		if e, ok := procStat(p); ok {
-			ppid, _ := strconv.Atoi(e[1])
-			all[p] = info{ppid: ppid, start: e[19], comm: e[0]}
-		}
-	}
-	var out []procEntry
-	queue := []int{pid}
-	for len(queue) > 0 {
-		parent := queue[0]
-		queue = queue[1:]
-		for p, i := range all {
-			if i.ppid == parent {
-				out = append(out, procEntry{pid: p, start: i.start, comm: i.comm})
-				queue = append(queue, p)
-			}
-		}
-	}
-	return out
-}
-
-// procStat returns a live process's comm and the /proc stat fields after state: [0]=comm,
-// [1]=ppid, [19]=starttime; false when the process is gone or a zombie.
-func procStat(pid int) ([]string, bool) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return nil, false
-	}
-	s := string(b)
-	open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-	if open < 0 || end < open {
-		return nil, false
-	}
-	rest := strings.Fields(s[end+1:]) // state ppid pgrp … starttime is index 19
-	if len(rest) < 20 || rest[0] == "Z" {
-		return nil, false
-	}
-	return append([]string{s[open+1 : end]}, rest[1:]...), true
-}
-
 func TestUpNoTerminalStartsRunnerOrigin(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts FFmpeg and nginx")
@@ -91,12 +32,12 @@ func TestUpNoTerminalStartsRunnerOrigin(t *testing.T) {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	var seen []procEntry
+	var seen []testenv.Proc
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		for _, p := range seen {
-			if e, ok := procStat(p.pid); ok && e[19] == p.start {
-				_ = syscall.Kill(p.pid, syscall.SIGKILL)
+			if p.Alive() {
+				_ = syscall.Kill(p.PID, syscall.SIGKILL)
 			}
 		}
 	})
@@ -122,17 +63,17 @@ func TestUpNoTerminalStartsRunnerOrigin(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", w, out.String())
 		}
 	}
-	seen = procDescendants(cmd.Process.Pid)
+	seen = testenv.Descendants(cmd.Process.Pid)
 	comms := map[string]bool{}
 	for _, p := range seen {
-		comms[p.comm] = true
+		comms[p.Comm] = true
 	}
 	if !comms["ffmpeg"] || !comms["nginx"] {
 		t.Errorf("the runner's children are %v, want ffmpeg and nginx among them", seen)
 	}
 	// up replaced itself with the origin (execve), so the PID we started is the origin's.
-	if e, ok := procStat(cmd.Process.Pid); !ok || !strings.HasPrefix(e[0], "go-ffmpeg-hls") {
-		t.Errorf("PID %d is %v, want the go-ffmpeg-hls-swarm origin", cmd.Process.Pid, e)
+	if p, ok := testenv.ReadProc(cmd.Process.Pid); !ok || !strings.HasPrefix(p.Comm, "go-ffmpeg-hls") {
+		t.Errorf("PID %d is %v, want the go-ffmpeg-hls-swarm origin", cmd.Process.Pid, p)
 	}
 
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -148,7 +89,7 @@ func TestUpNoTerminalStartsRunnerOrigin(t *testing.T) {
 	}
 	testenv.WaitFor(t, 30*time.Second, "every child (ffmpeg, nginx) to be gone", func() bool {
 		for _, p := range seen {
-			if e, ok := procStat(p.pid); ok && e[19] == p.start {
+			if p.Alive() {
 				return false
 			}
 		}

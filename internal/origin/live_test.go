@@ -272,43 +272,10 @@ func TestNginxExporter(t *testing.T) {
 	keep.CloseIdleConnections()
 }
 
-// alive reports whether pid exists and is not a zombie.
-func alive(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
-}
-
-// children lists the pids whose parent is pid.
-func children(pid int) []int {
-	entries, _ := os.ReadDir("/proc")
-	var out []int
-	for _, e := range entries {
-		c, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
 func TestStopAndRestart(t *testing.T) {
 	o := origintest.Start(t, "low-latency", origintest.Small())
 	ff, ng := o.Origin.PIDs()
-	workers := children(ng)
+	workers := testenv.Children(ng)
 	if ff == 0 || ng == 0 || len(workers) == 0 {
 		t.Fatalf("ffmpeg %d, nginx %d, workers %v: want all running", ff, ng, workers)
 	}
@@ -342,18 +309,24 @@ func TestStopAndRestart(t *testing.T) {
 		return resp.StatusCode == http.StatusOK
 	})
 	_, ng = o.Origin.PIDs()
-	workers = children(ng)
+	workers = testenv.Children(ng)
 
 	start := time.Now()
 	if err := o.Origin.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	for _, pid := range append([]int{ff, ng}, workers...) {
-		for alive(pid) && time.Since(start) < 5*time.Second {
+	procs := workers
+	for _, pid := range []int{ff, ng} {
+		if p, ok := testenv.ReadProc(pid); ok {
+			procs = append(procs, p)
+		}
+	}
+	for _, p := range procs {
+		for p.Alive() && time.Since(start) < 5*time.Second {
 			time.Sleep(20 * time.Millisecond)
 		}
-		if alive(pid) {
-			t.Errorf("pid %d still alive 5 s after Stop", pid)
+		if p.Alive() {
+			t.Errorf("%s (pid %d) still alive 5 s after Stop", p.Comm, p.PID)
 		}
 	}
 	if _, err := os.Stat(o.Origin.RunDir()); !os.IsNotExist(err) {
