@@ -127,6 +127,7 @@ func TestInvalid(t *testing.T) {
 		{"bad log level", []string{"--log-level", "loud", testURL}, nil, "--log-level"},
 		{"bad log format", []string{"--log-format", "xml", testURL}, nil, "--log-format \"xml\""},
 		{"bad port", []string{"--metrics-port", "70000", testURL}, nil, "--metrics-port 70000"},
+		{"negative port", []string{"--metrics-port", "-1", testURL}, nil, "--metrics-port -1: must be 0..65535"},
 		{"bad addr", []string{"--metrics-addr", "nowhere", testURL}, nil, "--metrics-addr"},
 		{"bad header", []string{"--header", "no-colon", testURL}, nil, "--header"},
 		{"zero timeout", []string{"--timeout", "0s", testURL}, nil, "--timeout"},
@@ -189,5 +190,16 @@ func TestEveryFlagHasAnEnvName(t *testing.T) {
 		if !seen[e] {
 			t.Errorf("no flag reads %s", e)
 		}
+	}
+}
+
+// TestMetricsPortZero: port 0 is valid and listens on a free port of every interface.
+func TestMetricsPortZero(t *testing.T) {
+	s, err := resolve(t, []string{"--metrics-port", "0", testURL}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.ListenAddr() != ":0" {
+		t.Errorf("ListenAddr() = %q, want :0", s.ListenAddr())
 	}
 }

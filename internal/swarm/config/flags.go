@@ -75,7 +75,7 @@ func AddFlags(fs *pflag.FlagSet, s *Settings) {
 	fs.StringArrayVar(&s.Headers, "header", nil, "extra HTTP header \"Name: value\" sent by every client (repeatable)")
 	fs.DurationVar(&s.StallAfter, "stall-after", DefaultStallAfter, "a client whose playback speed stays below 1 this long counts as stalled")
 	fs.DurationVar(&s.GracePeriod, "grace-period", DefaultGrace, "at stop, how long clients get after SIGTERM before SIGKILL")
-	fs.IntVar(&s.MetricsPort, "metrics-port", DefaultMetricsPort, "port of /metrics, /healthz and /readyz on all interfaces")
+	fs.IntVar(&s.MetricsPort, "metrics-port", DefaultMetricsPort, "port of /metrics, /healthz and /readyz on all interfaces (0: a free port, logged at start)")
 	fs.StringVar(&s.MetricsAddr, "metrics-addr", "", "HOST:PORT of the metrics server (overrides --metrics-port)")
 	fs.DurationVar(&s.MetricsLinger, "metrics-linger", 0, "keep serving /metrics this long after the run ends, for a final scrape (a signal ends it early)")
 	fs.StringVar(&s.LogLevel, "log-level", "", "log level: "+strings.Join(LogLevels, "|")+" (profile default: info)")

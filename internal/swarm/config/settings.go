@@ -90,8 +90,8 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("--stall-after %s: must be above 0", s.StallAfter)
 	case s.GracePeriod <= 0:
 		return fmt.Errorf("--grace-period %s: must be above 0", s.GracePeriod)
-	case s.MetricsAddr == "" && (s.MetricsPort < 1 || s.MetricsPort > 65535):
-		return fmt.Errorf("--metrics-port %d: must be 1..65535", s.MetricsPort)
+	case s.MetricsAddr == "" && (s.MetricsPort < 0 || s.MetricsPort > 65535):
+		return fmt.Errorf("--metrics-port %d: must be 0..65535 (0 picks a free port, logged at start)", s.MetricsPort)
 	case s.MetricsLinger < 0:
 		return fmt.Errorf("--metrics-linger %s: must not be negative", s.MetricsLinger)
 	case s.FFmpegPath == "":

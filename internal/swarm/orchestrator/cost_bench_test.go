@@ -15,8 +15,13 @@ import (
 
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/event"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/orchestrator"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/swarmtest"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/testenv"
 )
+
+// TestHelperPrerecorded is the server process of BenchmarkSwarmCostPerClient's stream; it does
+// nothing unless started by swarmtest.StartPrerecorded.
+func TestHelperPrerecorded(t *testing.T) { swarmtest.ServeIfHelper(t) }
 
 // BenchmarkSwarmCostPerClient runs 50 clients against a live 2 Mb/s stream and compares, over a
 // steady-state window after the ramp, what the swarm process itself costs (CPU, RSS) with
@@ -28,10 +33,11 @@ func BenchmarkSwarmCostPerClient(b *testing.B) {
 	}
 	const clients = 50
 	const window = 15 * time.Second
-	// The default origin profile's shape: 2 s segments, 2 Mb/s of video (a small picture
-	// padded to constant bit rate, cheap to encode on a small machine); the file server runs in
-	// its own process so that its CPU is not counted as the swarm's.
-	o := startLiveStreamWith(b, true, streamOptions{SegmentSeconds: 2, VideoBitrateK: 2000, CBR: true})
+	// The default origin profile's shape (720p 30 fps, 2 Mb/s, 2 s segments), encoded before
+	// the measurement and served as a live window by another process: neither the encoder nor
+	// the origin runs on the machine's CPU budget of this process.
+	o := swarmtest.StartPrerecorded(b, "TestHelperPrerecorded", swarmtest.Default720p())
+	fmt.Fprintf(os.Stderr, "\nstream: %s; %.2f Mb/s measured on the encoded segments\n", o.Stream, o.BytesPerSecond*8/1e6)
 	ffmpeg := testenv.RequireBinary(b, "ffmpeg")
 	for b.Loop() {
 		// What this test process spends without a swarm (the encoder's supervision runs in it).
