@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -57,15 +58,22 @@ func buildImage(t *testing.T) image {
 	return img
 }
 
-// TestOriginImage runs the test-origin image as Docker would in production (its own user
-// nobody, its /tmp, Docker's 64 MiB /dev/shm, --network host) until its exec-form healthcheck
-// says healthy; fetches the playlist and a segment from the host; plays the stream with a real
-// 5-client swarm; and stops the container with SIGTERM, which must end it cleanly (exit 0).
+// TestOriginImage builds the test-origin image once and runs it two ways: with docker run, and
+// through `go-ffmpeg-hls-swarm up PROFILE container`.
 func TestOriginImage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds three store closures and a 250 MB image, and runs FFmpeg and nginx in Docker")
 	}
 	img := buildImage(t)
+	t.Run("docker run", func(t *testing.T) { testDockerRun(t, img) })
+	t.Run("up container", func(t *testing.T) { testUpContainer(t, img) })
+}
+
+// testDockerRun runs the image as Docker would in production (its own user nobody, its /tmp,
+// Docker's 64 MiB /dev/shm, --network host) until its exec-form healthcheck says healthy;
+// fetches the playlist and a segment from the host; plays the stream with a real 5-client
+// swarm; and stops the container with SIGTERM, which must end it cleanly (exit 0).
+func testDockerRun(t *testing.T, img image) {
 	port := testenv.FreePort(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	name := fmt.Sprintf("originimage-%d", time.Now().UnixNano())
@@ -85,24 +93,7 @@ func TestOriginImage(t *testing.T) {
 	}
 
 	// The playlist and one of its segments, from the host.
-	playlist, ctype := get(t, base+"/stream.m3u8")
-	if !strings.HasPrefix(playlist, "#EXTM3U") || ctype != "application/vnd.apple.mpegurl" {
-		t.Fatalf("GET /stream.m3u8: Content-Type %q, body:\n%s", ctype, playlist)
-	}
-	segment := ""
-	sc := bufio.NewScanner(strings.NewReader(playlist))
-	for sc.Scan() {
-		if l := strings.TrimSpace(sc.Text()); l != "" && !strings.HasPrefix(l, "#") {
-			segment = l
-		}
-	}
-	if segment == "" {
-		t.Fatalf("playlist names no segment:\n%s", playlist)
-	}
-	body, ctype := get(t, base+"/"+segment)
-	if len(body) < 188 || body[0] != 0x47 || ctype != "video/mp2t" {
-		t.Fatalf("GET /%s: %d bytes, first %#x, Content-Type %q: want an MPEG-TS segment", segment, len(body), body[0], ctype)
-	}
+	fetchStream(t, base)
 
 	// A real swarm on the host plays the container's stream.
 	s := runSwarm(t, img.swarm, base+"/stream.m3u8", 5, 15*time.Second)
@@ -135,6 +126,101 @@ func TestOriginImage(t *testing.T) {
 		}
 	}
 	t.Logf("docker stop took %s, exit 0", took.Round(time.Millisecond))
+}
+
+// testUpContainer starts the image through `go-ffmpeg-hls-swarm up default container` (which
+// prints its plan and execs `docker run --rm --network host IMAGE --profile default …`), fetches
+// the stream, then sends SIGTERM: docker passes it on, the origin exits 0, and --rm leaves no
+// container behind.
+func testUpContainer(t *testing.T, img image) {
+	port := testenv.FreePort(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	originArgs := []string{"--port", strconv.Itoa(port), "--listen", "127.0.0.1", "--size", "320x180", "--fps", "15"}
+	cmd := exec.Command(img.swarm, append([]string{"up", "default", "container", "--image", img.ref, "--"}, originArgs...)...)
+	cmd.Env = append(os.Environ(), "DOCKER_HOST="+img.host)
+	var out testenv.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		select {
+		case <-done:
+		default:
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		ids, _ := imagegentest.Docker(t, img.host, "ps", "-aq", "--filter", "ancestor="+img.ref)
+		for _, id := range strings.Fields(ids) {
+			_, _ = imagegentest.Docker(t, img.host, "rm", "-f", id)
+		}
+	})
+
+	testenv.WaitFor(t, 120*time.Second, "the origin started by up to serve "+base+"/stream.m3u8", func() bool {
+		select {
+		case err := <-done:
+			done <- err
+			t.Fatalf("up exited early: %v\n%s", err, out.String())
+		default:
+		}
+		resp, err := http.Get(base + "/stream.m3u8")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	fetchStream(t, base)
+	want := "Underlying: docker run --rm --network host " + img.ref + " --profile default " + strings.Join(originArgs, " ")
+	if !strings.Contains(out.String(), want) || !strings.Contains(out.String(), "Type:       container") {
+		t.Errorf("up printed:\n%s\nwant the lines Type: container and %q", out.String(), want)
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		done <- err
+		if err != nil {
+			t.Fatalf("up (docker run) after SIGTERM: %v, want exit 0\n%s", err, out.String())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("up (docker run) still running 60s after SIGTERM\n%s", out.String())
+	}
+	testenv.WaitFor(t, 30*time.Second, "docker run --rm to remove the container", func() bool {
+		ids, err := imagegentest.Docker(t, img.host, "ps", "-aq", "--filter", "ancestor="+img.ref)
+		return err == nil && strings.TrimSpace(ids) == ""
+	})
+	if !strings.Contains(out.String(), "origin stopped") {
+		t.Errorf("the origin in the container did not log its shutdown:\n%s", out.String())
+	}
+}
+
+// fetchStream GETs base/stream.m3u8 and its newest segment and checks both are what an HLS
+// player expects (types, #EXTM3U, MPEG-TS sync byte).
+func fetchStream(t *testing.T, base string) {
+	t.Helper()
+	playlist, ctype := get(t, base+"/stream.m3u8")
+	if !strings.HasPrefix(playlist, "#EXTM3U") || ctype != "application/vnd.apple.mpegurl" {
+		t.Fatalf("GET /stream.m3u8: Content-Type %q, body:\n%s", ctype, playlist)
+	}
+	segment := ""
+	sc := bufio.NewScanner(strings.NewReader(playlist))
+	for sc.Scan() {
+		if l := strings.TrimSpace(sc.Text()); l != "" && !strings.HasPrefix(l, "#") {
+			segment = l
+		}
+	}
+	if segment == "" {
+		t.Fatalf("playlist names no segment:\n%s", playlist)
+	}
+	body, ctype := get(t, base+"/"+segment)
+	if len(body) < 188 || body[0] != 0x47 || ctype != "video/mp2t" {
+		t.Fatalf("GET /%s: %d bytes, first %#x, Content-Type %q: want an MPEG-TS segment", segment, len(body), body[0], ctype)
+	}
 }
 
 // get GETs url and returns the body and Content-Type; anything but 200 fails the test.
