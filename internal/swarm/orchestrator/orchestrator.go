@@ -238,6 +238,8 @@ func Run(ctx context.Context, c Config, sink event.Sink) error {
 
 	spawner := supervisor.NewSpawner()
 	defer spawner.Close() // after every client has been waited for (wg.Wait below)
+	logs := supervisor.NewLogReader(supervisor.DefaultLogInterval)
+	defer logs.Close() // likewise: every client's stderr has reached EOF by then
 
 	seed := uint64(c.Seed)
 	schedule := ramp.Schedule(c.Clients, c.RampRate, c.RampJitter, rand.New(rand.NewPCG(seed, 0x52414d50)))
@@ -258,7 +260,7 @@ func Run(ctx context.Context, c Config, sink event.Sink) error {
 				Index: i, Argv: argv, Restart: c.Reconnect,
 				Backoff:     supervisor.NewBackoff(c.ReconnectDelayMax, rand.New(rand.NewPCG(seed, uint64(i)+1))),
 				GracePeriod: c.GracePeriod, StallAfter: c.StallAfter,
-				Spawner: spawner, Sink: sink, Logger: c.Logger,
+				Spawner: spawner, Logs: logs, Sink: sink, Logger: c.Logger,
 			}
 			client.Run(runCtx)
 		}()

@@ -3,10 +3,8 @@
 package supervisor
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"os"
@@ -45,8 +43,11 @@ type Client struct {
 	// HealthyAfter is how long an attempt that received media must stay up to reset the backoff.
 	HealthyAfter time.Duration
 	Spawner      *Spawner
-	Sink         event.Sink
-	Logger       *slog.Logger
+	// Logs reads the client's stderr along with every other client's; nil reads it from a
+	// goroutine of the client's own, line by line as FFmpeg writes.
+	Logs   *LogReader
+	Sink   event.Sink
+	Logger *slog.Logger
 }
 
 // Run starts the client and restarts it until ctx is done (or, without Restart, until its
@@ -87,21 +88,24 @@ func (c Client) runOnce(ctx context.Context, attempt int) (healthy bool) {
 		c.exited(attempt, -1, ReasonError, fmt.Sprintf("progress pipe: %v", err))
 		return false
 	}
-	cmd := exec.Command(c.Argv[0], c.Argv[1:]...)
-	cmd.ExtraFiles = []*os.File{pw} // fd 3 = ffmpeg.ProgressFD
-	cmd.SysProcAttr = childAttr()
-	stderr, err := cmd.StderrPipe()
+	er, ew, err := os.Pipe()
 	if err != nil {
 		pr.Close()
 		pw.Close()
 		c.exited(attempt, -1, ReasonError, fmt.Sprintf("stderr pipe: %v", err))
 		return false
 	}
+	cmd := exec.Command(c.Argv[0], c.Argv[1:]...)
+	cmd.Stderr = ew
+	cmd.ExtraFiles = []*os.File{pw} // fd 3 = ffmpeg.ProgressFD
+	cmd.SysProcAttr = childAttr()
 	start := time.Now()
 	err = c.Spawner.Start(cmd)
-	pw.Close()
+	pw.Close() // the child has its copies; the pipes reach EOF when it (and its forks) are gone
+	ew.Close()
 	if err != nil {
 		pr.Close()
+		er.Close()
 		log.Error("cannot start ffmpeg", "err", err)
 		c.exited(attempt, -1, ReasonError, fmt.Sprintf("start: %v", err))
 		return false
@@ -114,19 +118,21 @@ func (c Client) runOnce(ctx context.Context, attempt int) (healthy bool) {
 	watch := newStallWatch(c.StallAfter, func() { sess.Tick(time.Now()) })
 	var readers sync.WaitGroup
 	tail := &lastLines{}
+	d := ffmpeg.NewProgressDecoder()
 	readers.Add(2)
 	go func() {
 		defer readers.Done()
-		readLines(stderr, func(line string) {
-			tail.add(sess.LogLine(line, time.Now()), line)
+		c.follow(er, sess, log, func(line string, now time.Time) {
+			tail.add(sess.LogLine(line, now), line)
 		})
 	}()
 	go func() {
 		defer readers.Done()
-		defer pr.Close()
-		_ = ffmpeg.ReadProgress(pr, func(p ffmpeg.Progress) {
-			sess.Progress(p, time.Now())
-			watch.progress()
+		c.follow(pr, sess, log, func(line string, now time.Time) {
+			if p, ok := d.Line(line); ok {
+				sess.Progress(p, now)
+				watch.progress()
+			}
 		})
 	}()
 
@@ -263,14 +269,48 @@ func classify(ps *os.ProcessState, stopping bool) (int, string) {
 	return code, ReasonError
 }
 
-// readLines calls fn for each line of r; over-long lines are cut, and r is drained to EOF.
-func readLines(r io.Reader, fn func(string)) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 4096), 1<<20)
-	for sc.Scan() {
-		fn(sc.Text())
+// follow reads f to EOF and calls line for each line (without its newline), then closes f.
+// It reads f itself, each line as it arrives, until the attempt's first segment; from then on,
+// with c.Logs, it hands f over and c.Logs reads it with every other client's pipes (lines
+// then arrive up to an interval late: see LogReader).
+func (c Client) follow(f *os.File, sess *ffmpeg.Session, log *slog.Logger, line func(string, time.Time)) {
+	lp := &logPipe{line: line}
+	if c.Logs == nil || !readUntil(f, lp, sess.GotFirstSegment) {
+		if c.Logs == nil {
+			readUntil(f, lp, func() bool { return false })
+		}
+		f.Close()
+		return
 	}
-	_, _ = io.Copy(io.Discard, r)
+	done, err := c.Logs.adopt(f, lp)
+	if err != nil {
+		log.Debug("pipe stays with the client", "err", err)
+		readUntil(f, lp, func() bool { return false })
+		f.Close()
+		return
+	}
+	<-done
+}
+
+// readUntil feeds what f delivers, as it arrives, to p's line splitter until stop() holds after
+// a read (true; an unended line stays in p) or f ends (false; the last line is flushed).
+func readUntil(f *os.File, p *logPipe, stop func() bool) bool {
+	buf := make([]byte, 4096)
+	for {
+		n, err := f.Read(buf)
+		now := time.Now()
+		p.feed(buf[:n], now)
+		if err != nil {
+			if len(p.carry) > 0 {
+				p.line(string(p.carry), now)
+				p.carry = nil
+			}
+			return false
+		}
+		if stop() {
+			return true
+		}
+	}
 }
 
 // lastLines keeps the last few warning/error lines of a process, for the exit log.

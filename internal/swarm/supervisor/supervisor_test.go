@@ -91,19 +91,27 @@ func TestEventsFromPipes(t *testing.T) {
 echo "[hls @ 0x1] [verbose] HLS request for url 'http://h/a.ts', offset 0, playlist 0" >&2
 echo "[http @ 0x2] [warning] HTTP error 404 Not Found" >&2
 exit 0`
-	c, rec := newClient(t, script, false)
-	c.Run(context.Background())
-	if n := len(rec.of(event.FirstSegment)); n != 1 {
-		t.Errorf("%d FirstSegment", n)
-	}
-	if p := rec.of(event.Progress); len(p) != 1 || p[0].Bytes != 4096 || p[0].Speed != 1.5 {
-		t.Errorf("progress %+v", p)
-	}
-	if s := rec.of(event.SegmentRequest); len(s) != 1 || s[0].URL != "http://h/a.ts" {
-		t.Errorf("segment requests %+v", s)
-	}
-	if h := rec.of(event.HTTPError); len(h) != 1 || h[0].Status != 404 {
-		t.Errorf("http errors %+v", h)
+	for _, shared := range []bool{false, true} {
+		t.Run(fmt.Sprintf("LogReader=%v", shared), func(t *testing.T) {
+			c, rec := newClient(t, script, false)
+			if shared {
+				c.Logs = NewLogReader(20 * time.Millisecond)
+				t.Cleanup(c.Logs.Close)
+			}
+			c.Run(context.Background())
+			if n := len(rec.of(event.FirstSegment)); n != 1 {
+				t.Errorf("%d FirstSegment", n)
+			}
+			if p := rec.of(event.Progress); len(p) != 1 || p[0].Bytes != 4096 || p[0].Speed != 1.5 {
+				t.Errorf("progress %+v", p)
+			}
+			if s := rec.of(event.SegmentRequest); len(s) != 1 || s[0].URL != "http://h/a.ts" {
+				t.Errorf("segment requests %+v", s)
+			}
+			if h := rec.of(event.HTTPError); len(h) != 1 || h[0].Status != 404 {
+				t.Errorf("http errors %+v", h)
+			}
+		})
 	}
 }
 
