@@ -140,6 +140,8 @@ func Docker(t testing.TB) string {
 		}
 		logf.Close()
 		_ = exec.Command("umount", "-R", filepath.Join(dir, "root")).Run()
+		// dockerd bind-mounts its network namespace (nsfs) here; RemoveAll cannot remove it.
+		_ = exec.Command("umount", filepath.Join(dir, "exec", "netns", "default")).Run()
 		_ = os.RemoveAll(dir)
 	})
 	WaitFor(t, 60*time.Second, "dockerd to answer", func() bool { return dockerPing(host) })
