@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,6 +18,7 @@ const healthcheckEnvPrefix = "SWARM_HEALTHCHECK_"
 func newHealthcheckCmd() *cobra.Command {
 	var (
 		url     string
+		origin  bool
 		timeout time.Duration
 	)
 	unhealthy := func(err error) error { return &loadtest.Error{Code: 1, Err: err} }
@@ -30,10 +30,13 @@ otherwise (also for invalid flags: Docker reserves exit code 2). It needs no cur
 so images built FROM scratch can use it: ["CMD", "/bin/go-ffmpeg-hls-swarm", "healthcheck"].
 
 The default URL is http://127.0.0.1:PORT/healthz, where PORT is $SWARM_METRICS_PORT,
-$METRICS_PORT or 9100 — the same port the swarm serves metrics on. --url and --timeout can also
+$METRICS_PORT or 9100 — the same port the swarm serves metrics on. With --origin it is the test
+origin's http://127.0.0.1:PORT/health, PORT = $ORIGIN_PORT or 8080. --url and --timeout can also
 come from SWARM_HEALTHCHECK_URL and SWARM_HEALTHCHECK_TIMEOUT.`,
 		Example: `  go-ffmpeg-hls-swarm healthcheck
   go-ffmpeg-hls-swarm healthcheck --url http://127.0.0.1:9100/readyz --timeout 2s
+  # the test origin on $ORIGIN_PORT (default 8080)
+  go-ffmpeg-hls-swarm healthcheck --origin
   # Dockerfile / OCI config: HEALTHCHECK CMD ["/bin/go-ffmpeg-hls-swarm", "healthcheck"]`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 0 {
@@ -49,7 +52,11 @@ come from SWARM_HEALTHCHECK_URL and SWARM_HEALTHCHECK_TIMEOUT.`,
 				return unhealthy(err)
 			}
 			if sources["url"] == "default" {
-				url = defaultHealthURL()
+				target := healthcheck.Swarm
+				if origin {
+					target = healthcheck.Origin
+				}
+				url = healthcheck.DefaultURL(target, os.LookupEnv)
 			}
 			if timeout <= 0 {
 				return unhealthy(fmt.Errorf("--timeout %s: must be above 0", timeout))
@@ -61,19 +68,8 @@ come from SWARM_HEALTHCHECK_URL and SWARM_HEALTHCHECK_TIMEOUT.`,
 		},
 	}
 	cmd.Flags().StringVar(&url, "url", "http://127.0.0.1:9100/healthz", "health endpoint to GET")
+	cmd.Flags().BoolVar(&origin, "origin", false, "probe the test origin's /health on $ORIGIN_PORT (default 8080) instead of the swarm")
 	cmd.Flags().DurationVar(&timeout, "timeout", 2*time.Second, "give up after this long")
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return unhealthy(err) })
 	return cmd
-}
-
-// defaultHealthURL follows the swarm's metrics port from the environment.
-func defaultHealthURL() string {
-	port := strconv.Itoa(config.DefaultMetricsPort)
-	for _, name := range []string{config.EnvName(config.EnvPrefix, "metrics-port"), "METRICS_PORT"} {
-		if v, ok := os.LookupEnv(name); ok && v != "" {
-			port = v
-			break
-		}
-	}
-	return "http://127.0.0.1:" + port + "/healthz"
 }

@@ -32,3 +32,31 @@ func Probe(ctx context.Context, url string, timeout time.Duration) error {
 	}
 	return nil
 }
+
+// Target says whose health endpoint a healthcheck asks by default.
+type Target int
+
+const (
+	// Swarm is the swarm's /healthz on its metrics port: $SWARM_METRICS_PORT, $METRICS_PORT or 9100.
+	Swarm Target = iota
+	// Origin is the test origin's /health on its port: $ORIGIN_PORT or 8080 (0.0.0.0 and
+	// 127.0.0.1 listeners both answer on loopback).
+	Origin
+)
+
+// DefaultURL is the endpoint of target on loopback, following the port that the same
+// environment gives the swarm or the origin, so an image's exec-form healthcheck keeps working
+// when its port is moved with an environment variable.
+func DefaultURL(target Target, lookup func(string) (string, bool)) string {
+	names, port, path := []string{"SWARM_METRICS_PORT", "METRICS_PORT"}, "9100", "/healthz"
+	if target == Origin {
+		names, port, path = []string{"ORIGIN_PORT"}, "8080", "/health"
+	}
+	for _, name := range names {
+		if v, ok := lookup(name); ok && v != "" {
+			port = v
+			break
+		}
+	}
+	return "http://127.0.0.1:" + port + path
+}

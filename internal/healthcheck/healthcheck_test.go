@@ -48,3 +48,25 @@ func TestProbe(t *testing.T) {
 		}
 	}
 }
+
+func TestDefaultURL(t *testing.T) {
+	tests := []struct {
+		target Target
+		env    map[string]string
+		want   string
+	}{
+		{Swarm, nil, "http://127.0.0.1:9100/healthz"},
+		{Swarm, map[string]string{"METRICS_PORT": "9200"}, "http://127.0.0.1:9200/healthz"},
+		{Swarm, map[string]string{"METRICS_PORT": "9200", "SWARM_METRICS_PORT": "9300"}, "http://127.0.0.1:9300/healthz"},
+		{Swarm, map[string]string{"ORIGIN_PORT": "9000"}, "http://127.0.0.1:9100/healthz"},
+		{Origin, nil, "http://127.0.0.1:8080/health"},
+		{Origin, map[string]string{"ORIGIN_PORT": "9000"}, "http://127.0.0.1:9000/health"},
+		{Origin, map[string]string{"ORIGIN_PORT": "", "METRICS_PORT": "9200"}, "http://127.0.0.1:8080/health"},
+	}
+	for _, tc := range tests {
+		lookup := func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok }
+		if got := DefaultURL(tc.target, lookup); got != tc.want {
+			t.Errorf("DefaultURL(%d, %v) = %s, want %s", tc.target, tc.env, got, tc.want)
+		}
+	}
+}

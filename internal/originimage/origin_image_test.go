@@ -78,9 +78,9 @@ func testDockerRun(t *testing.T, img image) {
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	name := fmt.Sprintf("originimage-%d", time.Now().UnixNano())
 	t.Cleanup(func() { _, _ = imagegentest.Docker(t, img.host, "rm", "-f", name) })
-	// The port comes from the image's ORIGIN_PORT and its healthcheck from SWARM_HEALTHCHECK_URL.
+	// The port comes from the image's ORIGIN_PORT, and its healthcheck (--origin) follows it.
 	out, err := imagegentest.Docker(t, img.host, "run", "-d", "--name", name, "--network", "host",
-		"-e", "ORIGIN_PORT="+strconv.Itoa(port), "-e", "SWARM_HEALTHCHECK_URL="+base+"/health",
+		"-e", "ORIGIN_PORT="+strconv.Itoa(port),
 		img.ref, "--listen", "127.0.0.1", "--size", "320x180", "--fps", "15")
 	if err != nil {
 		t.Fatalf("docker run: %v\n%s", err, out)
@@ -88,7 +88,7 @@ func testDockerRun(t *testing.T, img image) {
 	imagegentest.WaitHealthy(t, img.host, name, 120*time.Second)
 
 	out, err = imagegentest.Docker(t, img.host, "inspect", "-f", "{{.Config.User}} {{json .Config.Healthcheck.Test}}", name)
-	if want := `65534:65534 ["CMD","/bin/go-ffmpeg-hls-swarm","healthcheck"]`; err != nil || strings.TrimSpace(out) != want {
+	if want := `65534:65534 ["CMD","/bin/go-ffmpeg-hls-swarm","healthcheck","--origin"]`; err != nil || strings.TrimSpace(out) != want {
 		t.Errorf("docker inspect user/healthcheck = %q (%v), want %q", strings.TrimSpace(out), err, want)
 	}
 
