@@ -21,7 +21,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -114,7 +113,7 @@ func StartPrerecorded(t testing.TB, helperTest string, s Stream) *Prerecorded {
 	srv.Env = append(os.Environ(), envDir+"="+dir, envAddr+"="+addr, envSegments+"="+strconv.Itoa(n),
 		envSegSecs+"="+strconv.Itoa(s.SegmentSeconds), envListSize+"="+strconv.Itoa(s.ListSize))
 	srv.Stderr = os.Stderr
-	srv.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	srv.SysProcAttr = serverAttr()
 	if err := srv.Start(); err != nil {
 		t.Fatalf("swarmtest: start the server process: %v", err)
 	}
