@@ -37,7 +37,8 @@ cleanup() {
   kill "$dpid" 2>/dev/null || true
   for _ in $(seq 1 100); do kill -0 "$dpid" 2>/dev/null || break; sleep 0.2; done
   kill -9 "$dpid" 2>/dev/null || true
-  umount -R "$dd/root" 2>/dev/null || true
+  # Whatever dockerd left mounted below $dd (overlay layers, exec/netns/default), deepest first.
+  awk -v d="$dd/" 'index($2, d) == 1 {print $2}' /proc/mounts | sort -r | xargs -r umount -l 2>/dev/null || true
   rm -rf "$dd" 2>/dev/null || true
 }
 trap cleanup EXIT
