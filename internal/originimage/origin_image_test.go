@@ -129,8 +129,8 @@ func testDockerRun(t *testing.T, img image) {
 }
 
 // testUpContainer starts the image through `go-ffmpeg-hls-swarm up default container` (which
-// prints its plan and execs `docker run --rm --network host IMAGE --profile default …`), fetches
-// the stream, then sends SIGTERM: docker passes it on, the origin exits 0, and --rm leaves no
+// prints its plan and execs `docker run --rm --network host -e ORIGIN_PORT=P IMAGE --profile
+// default --port P …`), fetches the stream, waits for the container to be healthy, then sends SIGTERM: docker passes it on, the origin exits 0, and --rm leaves no
 // container behind.
 func testUpContainer(t *testing.T, img image) {
 	port := testenv.FreePort(t)
@@ -173,7 +173,16 @@ func testUpContainer(t *testing.T, img image) {
 		return resp.StatusCode == http.StatusOK
 	})
 	fetchStream(t, base)
-	want := "Underlying: docker run --rm --network host " + img.ref + " --profile default " + strings.Join(originArgs, " ")
+	// up moved the healthcheck's port with the origin's (-e ORIGIN_PORT), so the container gets healthy.
+	var id string
+	testenv.WaitFor(t, 30*time.Second, "the container started by up", func() bool {
+		ids, err := imagegentest.Docker(t, img.host, "ps", "-q", "--filter", "ancestor="+img.ref)
+		id = strings.TrimSpace(ids)
+		return err == nil && id != "" && !strings.Contains(id, "\n")
+	})
+	imagegentest.WaitHealthy(t, img.host, id, 120*time.Second)
+	want := "Underlying: docker run --rm --network host -e ORIGIN_PORT=" + strconv.Itoa(port) + " " + img.ref +
+		" --profile default " + strings.Join(originArgs, " ")
 	if !strings.Contains(out.String(), want) || !strings.Contains(out.String(), "Type:       container") {
 		t.Errorf("up printed:\n%s\nwant the lines Type: container and %q", out.String(), want)
 	}

@@ -144,7 +144,12 @@ func Resolve(set *profiles.Set, req Request, host Host) (Plan, error) {
 		// The image's entrypoint is `go-ffmpeg-hls-swarm origin` (profiles/images/test-origin.json):
 		// its command is only the origin's flags.
 		p.Image = image
-		p.Argv = append([]string{"docker", "run", "--rm", "--network", "host", image}, originArgs[1:]...)
+		docker := []string{"docker", "run", "--rm", "--network", "host"}
+		if port, ok := portArg(req.Extra); ok {
+			// The image's healthcheck (healthcheck --origin) asks $ORIGIN_PORT: move it too.
+			docker = append(docker, "-e", "ORIGIN_PORT="+port)
+		}
+		p.Argv = append(append(docker, image), originArgs[1:]...)
 	case VM:
 		if err := host.VMSupport(); err != nil {
 			return Plan{}, err
@@ -181,4 +186,20 @@ func ShellQuote(argv []string) string {
 		}
 	}
 	return strings.Join(out, " ")
+}
+
+// portArg finds the origin's --port in args (--port N or --port=N; the last one wins, as in a
+// flag parser).
+func portArg(args []string) (port string, ok bool) {
+	for i, a := range args {
+		switch {
+		case a == "--":
+			return port, ok
+		case (a == "--port" || a == "-port") && i+1 < len(args):
+			port, ok = args[i+1], true
+		case strings.HasPrefix(a, "--port="):
+			port, ok = strings.TrimPrefix(a, "--port="), true
+		}
+	}
+	return port, ok
 }
