@@ -119,7 +119,7 @@ func TestUpDryRunPrintsPlan(t *testing.T) {
 		{[]string{"up", "--dry-run"}, []string{"No terminal: using the defaults (profile=default, type=runner)",
 			"Profile:    default - ", "Type:       runner - ", "Underlying: " + bin + " origin --profile default\n"}},
 		{[]string{"up", "--dry-run", "low-latency", "container", "--", "--port", "9000"}, []string{"Profile:    low-latency - ",
-			"Underlying: docker run --rm --network host go-ffmpeg-hls-swarm-test-origin:latest --profile low-latency --port 9000\n"}},
+			"Underlying: docker run --rm --network host -e ORIGIN_PORT=9000 go-ffmpeg-hls-swarm-test-origin:latest --profile low-latency --port 9000\n"}},
 		{[]string{"up", "--dry-run", "--profile", "tap", "--type", "vm", "--kvm-device", "/dev/null", "--flake", "github:o/r"},
 			[]string{"Type:       vm - ", "Underlying: nix run github:o/r#test-origin-vm-tap\n"}},
 	}
