@@ -121,22 +121,20 @@ let
   # --- images --------------------------------------------------------------------------------
   # name = { spec (profiles/images/<spec>.json); rootsOf (the closure roots, from a Linux package
   # set and the Go packages built with it); extraArgs }
+  # The swarm binary with a headless FFmpeg and CA certificates (main and swarm-client images).
+  swarmRoots = lp: gp: [
+    gp.go-ffmpeg-hls-swarm
+    lp.ffmpeg-headless
+    lp.cacert
+  ];
   portableImages = {
     go-ffmpeg-hls-swarm-container = {
       spec = "go-ffmpeg-hls-swarm";
-      rootsOf = lp: gp: [
-        gp.go-ffmpeg-hls-swarm
-        lp.ffmpeg-headless
-        lp.cacert
-      ];
+      rootsOf = swarmRoots;
     };
     swarm-client-container = {
       spec = "swarm-client";
-      rootsOf = lp: gp: [
-        gp.go-ffmpeg-hls-swarm
-        lp.ffmpeg-headless
-        lp.cacert
-      ];
+      rootsOf = swarmRoots;
     };
     test-origin-container = {
       spec = "test-origin";
