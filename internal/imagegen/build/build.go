@@ -10,16 +10,13 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
-	"sort"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/imagegen/closure"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/imagegen/layer"
@@ -206,39 +203,19 @@ func buildArch(ctx context.Context, s *spec.Spec, arch string, cache *layer.Cach
 	return &Arch{Name: arch, Graph: g, Plan: plan, Image: img, SBOM: doc}, nil
 }
 
-// buildLayers writes the plan's layers in parallel (biggest first, one goroutine per layer so
-// each layer's bytes are those of a sequential build), counting them on the progress reporter.
+// buildLayers writes the plan's layers with layer.BuildAll, counting them on the progress reporter.
 func buildLayers(ctx context.Context, arch string, plan layering.Plan, o layer.Options, pr *progress.Reporter) ([]v1.Layer, error) {
-	out := make([]v1.Layer, len(plan.Layers))
-	order := make([]int, len(plan.Layers))
-	for i := range order {
-		order[i] = i
-	}
-	sort.SliceStable(order, func(a, b int) bool { return plan.Layers[order[a]].NarSize > plan.Layers[order[b]].NarSize })
-	var count *progress.Counter
+	var done func()
 	if pr != nil {
-		count = pr.Steps(arch+" layers", len(plan.Layers))
+		count := pr.Steps(arch+" layers", len(plan.Layers))
 		defer count.Done()
+		done = func() { count.Add(1) }
 	}
-	eg, ctx := errgroup.WithContext(ctx)
-	eg.SetLimit(runtime.GOMAXPROCS(0))
-	for _, i := range order {
-		eg.Go(func() error {
-			l, err := layer.FromStorePaths(ctx, plan.Layers[i].Paths, o)
-			if err != nil {
-				return fmt.Errorf("%s layer %d of %d: %w", arch, i+1, len(plan.Layers), err)
-			}
-			out[i] = l
-			if count != nil {
-				count.Add(1)
-			}
-			return nil
-		})
+	layers, err := layer.BuildAll(ctx, plan, o, done)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", arch, err)
 	}
-	if err := eg.Wait(); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return layers, nil
 }
 
 // customisation derives the customisation layer from the closure: /bin links to every root's

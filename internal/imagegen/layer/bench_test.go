@@ -56,7 +56,7 @@ func BenchmarkImagegenFFmpeg(b *testing.B) {
 		}
 		plan, err := layering.New(gr, layering.DefaultMaxLayers)
 		require.NoError(b, err)
-		_, err = BuildAll(context.Background(), plan, Options{Cache: cache, NarHashes: gr.NarHashes()})
+		_, err = BuildAll(context.Background(), plan, Options{Cache: cache, NarHashes: gr.NarHashes()}, nil)
 		require.NoError(b, err)
 		_, err = Customisation{Symlinks: map[string]string{"/bin/ffmpeg": root + "/bin/ffmpeg"}}.Layer(Options{})
 		require.NoError(b, err)

@@ -26,7 +26,7 @@ func buildImage(t testing.TB, root string, cache *Cache) image {
 	g := graphOf(t, root)
 	plan, err := layering.New(g, layering.DefaultMaxLayers)
 	require.NoError(t, err)
-	ls, err := BuildAll(context.Background(), plan, Options{Cache: cache, NarHashes: g.NarHashes()})
+	ls, err := BuildAll(context.Background(), plan, Options{Cache: cache, NarHashes: g.NarHashes()}, nil)
 	require.NoError(t, err)
 	custom, err := Customisation{Symlinks: map[string]string{"/bin/ffmpeg": root + "/bin/ffmpeg"}}.Layer(Options{})
 	require.NoError(t, err)

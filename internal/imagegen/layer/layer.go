@@ -113,7 +113,9 @@ func FromStorePaths(ctx context.Context, paths []string, opts Options) (v1.Layer
 
 // BuildAll writes the layers of a plan in parallel (at most GOMAXPROCS at a time, biggest
 // first); each layer is written by one goroutine, so its bytes equal a sequential build.
-func BuildAll(ctx context.Context, plan layering.Plan, opts Options) ([]v1.Layer, error) {
+// done, when not nil, is called once per finished layer (for progress). It is the one layer
+// builder: production (build.Build) and the tests both use it.
+func BuildAll(ctx context.Context, plan layering.Plan, opts Options, done func()) ([]v1.Layer, error) {
 	out := make([]v1.Layer, len(plan.Layers))
 	order := make([]int, len(plan.Layers))
 	for i := range order {
@@ -146,6 +148,9 @@ func BuildAll(ctx context.Context, plan layering.Plan, opts Options) ([]v1.Layer
 				return
 			}
 			out[i] = l
+			if done != nil {
+				done()
+			}
 		}()
 	}
 	wg.Wait()

@@ -143,7 +143,7 @@ func TestBuildAllMatchesSequential(t *testing.T) {
 	plan, err := layering.New(g, 100)
 	require.NoError(t, err)
 	require.Len(t, plan.Layers, 2)
-	all, err := BuildAll(context.Background(), plan, Options{})
+	all, err := BuildAll(context.Background(), plan, Options{}, nil)
 	require.NoError(t, err)
 	var seq []v1.Layer
 	for _, l := range plan.Layers {
@@ -162,9 +162,9 @@ func TestCache(t *testing.T) {
 	cache, err := NewCache(t.TempDir())
 	require.NoError(t, err)
 	opts := Options{Cache: cache, NarHashes: g.NarHashes()}
-	first, err := BuildAll(context.Background(), plan, opts)
+	first, err := BuildAll(context.Background(), plan, opts, nil)
 	require.NoError(t, err)
-	uncached, err := BuildAll(context.Background(), plan, Options{})
+	uncached, err := BuildAll(context.Background(), plan, Options{}, nil)
 	require.NoError(t, err)
 	assert.Equal(t, digests(t, uncached), digests(t, first), "cached layers are the same bytes")
 
@@ -177,7 +177,7 @@ func TestCache(t *testing.T) {
 		readLayer(t, hit)
 		assert.Equal(t, digests(t, first)[i], digests(t, []v1.Layer{hit})[0])
 	}
-	_, err = BuildAll(done, plan, opts)
+	_, err = BuildAll(done, plan, opts, nil)
 	require.ErrorIs(t, err, context.Canceled)
 
 	// Another NAR hash is another key: the layer is rebuilt (and the store read).
@@ -225,7 +225,7 @@ func TestBadInput(t *testing.T) {
 	tree := nixBuild(t, "tree")
 	dep := nixBuild(t, "dep")
 	plan := layering.Plan{Layers: []layering.Layer{{Paths: []string{dep}}, {Paths: []string{dir}}, {Paths: []string{tree}}}}
-	_, err := BuildAll(context.Background(), plan, Options{})
+	_, err := BuildAll(context.Background(), plan, Options{}, nil)
 	require.ErrorContains(t, err, "layer 2 of 3")
 	require.ErrorContains(t, err, "may hold only files")
 	assert.NotContains(t, err.Error(), "\n")
