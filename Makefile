@@ -28,9 +28,12 @@ bench: deps
 bench-imagegen:
 	$(GO) test -run '^$$' -bench BenchmarkImagegenFFmpeg -benchtime 1x -v ./internal/imagegen/layer/
 
-# The digest of a fixed test image (inputs: testdata + Nix only), to compare two machines.
+# The digest of a fixed test image (inputs: testdata + Nix only), to compare two machines. Fails
+# when it differs from internal/imagegen/build/testdata/fixed-image.golden.json (update: add -update).
 imagegen-digest:
-	$(GO) test -count=1 -run '^TestFixedImageDigest$$' -v ./internal/imagegen/build/ | grep 'imagegen fixed test image'
+	@out=$$($(GO) test -count=1 -run '^TestFixedImageDigest$$' -v ./internal/imagegen/build/ 2>&1); rc=$$?; \
+	  echo "$$out" | grep 'imagegen fixed test image'; \
+	  if [ $$rc -ne 0 ]; then echo "$$out" | tail -n 20; exit $$rc; fi
 
 # swarm overhead: 50 FFmpeg clients, the swarm's own CPU/PSS per client vs its children's (goal <= 5 %).
 bench-swarm:

@@ -3,6 +3,7 @@ package build
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -152,8 +153,21 @@ func inspectLayer(l v1.Layer) (inspect.Layer, error) {
 	return rep, err
 }
 
+// update rewrites the golden digests: go test ./internal/imagegen/build -run TestFixedImageDigest -update
+var update = flag.Bool("update", false, "rewrite testdata/fixed-image.golden.json with the digests built now")
+
+// fixedDigests are the digests of the fixed test image, pinned in testdata/fixed-image.golden.json.
+type fixedDigests struct {
+	Root     string `json:"root"`
+	Index    string `json:"index"`
+	Manifest string `json:"manifest"`
+	Config   string `json:"config"`
+}
+
 // TestFixedImageDigest builds an image whose inputs are fixed (testdata and Nix only) and
-// prints its digest, so that two machines can compare: `make imagegen-digest`.
+// compares its digests with the golden file: any change of the bytes (klauspost/compress,
+// archive/tar, the compression level, the tar format, the config) fails here, so it is made
+// on purpose, with -update. It also prints the digests for `make imagegen-digest`.
 func TestFixedImageDigest(t *testing.T) {
 	root := imagegentest.FixedClosure(t)
 	s := &spec.Spec{Name: "imagegen-fixed", Roots: map[string][]string{"amd64": {root}},
@@ -173,6 +187,32 @@ func TestFixedImageDigest(t *testing.T) {
 		if err := os.WriteFile(f, []byte(line+"\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+	got := fixedDigests{Root: root, Index: idx, Manifest: man[0], Config: cfg[0]}
+	golden := filepath.Join("testdata", "fixed-image.golden.json")
+	if *update {
+		b, _ := json.MarshalIndent(got, "", "  ")
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(golden, append(b, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("updated %s", golden)
+		return
+	}
+	b, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("read the golden digests: %v (create them with -update)", err)
+	}
+	var want fixedDigests
+	if err := json.Unmarshal(b, &want); err != nil {
+		t.Fatalf("%s: %v", golden, err)
+	}
+	if got != want {
+		t.Fatalf("the fixed test image changed: every published digest would change.\n got  %+v\n want %+v\n"+
+			"If the change is intended (a new klauspost/compress, Go, layer format or config), run\n"+
+			"  go test ./internal/imagegen/build -run TestFixedImageDigest -update\nand commit %s.", got, want, golden)
 	}
 }
 

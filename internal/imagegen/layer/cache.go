@@ -8,8 +8,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
+	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -46,10 +49,45 @@ type cacheEntry struct {
 	MediaType string `json:"mediaType"`
 }
 
+// compressorModule is the module whose code writes the compressed bytes.
+const compressorModule = "github.com/klauspost/compress"
+
+// compressorVersion is the version of compressorModule linked into this binary (from its build
+// information): another version may compress the same tar into other bytes. A test binary
+// carries no module list: there it is "unknown".
+var compressorVersion = sync.OnceValue(func() string {
+	bi, _ := debug.ReadBuildInfo()
+	return moduleVersion(bi, compressorModule)
+})
+
+// moduleVersion is the version (or replacement) of module path in bi, or "unknown".
+func moduleVersion(bi *debug.BuildInfo, path string) string {
+	if bi == nil {
+		return "unknown"
+	}
+	for _, d := range bi.Deps {
+		if d.Path == path {
+			if d.Replace != nil {
+				return d.Replace.Path + "@" + d.Replace.Version
+			}
+			return d.Version
+		}
+	}
+	return "unknown"
+}
+
+// keyHeader names everything but the store paths that decides a store layer's bytes: the
+// layer format, the compressor and its version, the level, the tar format and archive/tar's Go
+// version, and the mtime.
+func keyHeader(opts Options) string {
+	return fmt.Sprintf("%s\ncompression=%s compressor=%s@%s level=%d tar=%s go=%s epoch=%d\n", formatVersion,
+		opts.Compression, compressorModule, compressorVersion(), opts.Level, tarFormatName, runtime.Version(), opts.Epoch.Unix())
+}
+
 // cacheKey is the sha256 of everything that decides a store layer's bytes.
 func cacheKey(paths []string, opts Options) (string, error) {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\ncompression=%s level=%d epoch=%d\n", formatVersion, opts.Compression, opts.Level, opts.Epoch.Unix())
+	io.WriteString(h, keyHeader(opts))
 	for _, p := range paths {
 		nh, ok := opts.NarHashes[p]
 		if !ok || nh == "" {

@@ -3,7 +3,12 @@ package layer
 import (
 	"archive/tar"
 	"context"
+	"debug/buildinfo"
+	"os"
+	"os/exec"
 	"path"
+	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"testing"
@@ -15,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/imagegen/layering"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/testenv"
 )
 
 const long = "a-directory-name-long-enough-that-the-whole-tar-name-exceeds-one-hundred-characters"
@@ -229,4 +235,38 @@ func TestBadInput(t *testing.T) {
 	require.ErrorContains(t, err, "layer 2 of 3")
 	require.ErrorContains(t, err, "may hold only files")
 	assert.NotContains(t, err.Error(), "\n")
+}
+
+// TestCacheKeyNamesCompressor: the cache key covers the compressor's module version (read from
+// the build information of the imagegen binary, which must be the one go.mod pins), the level
+// and the tar format.
+func TestCacheKeyNamesCompressor(t *testing.T) {
+	gomod, err := os.ReadFile("../../../go.mod")
+	require.NoError(t, err)
+	var pinned string
+	for _, line := range strings.Split(string(gomod), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == compressorModule {
+			pinned = f[1]
+		}
+	}
+	require.NotEmpty(t, pinned, "go.mod requires %s", compressorModule)
+	// A test binary has no module list: read the one of the real imagegen binary.
+	goBin := testenv.RequireBinary(t, "go")
+	bin := filepath.Join(t.TempDir(), "imagegen")
+	out, err := exec.Command(goBin, "build", "-o", bin, "../../../cmd/imagegen").CombinedOutput()
+	require.NoError(t, err, "go build: %s", out)
+	bi, err := buildinfo.ReadFile(bin)
+	require.NoError(t, err)
+	assert.Equal(t, pinned, moduleVersion(bi, compressorModule))
+	assert.Equal(t, "unknown", moduleVersion(&debug.BuildInfo{}, compressorModule))
+
+	opts, err := Options{}.normalized()
+	require.NoError(t, err)
+	h := keyHeader(opts)
+	assert.Contains(t, h, "compressor="+compressorModule+"@"+compressorVersion())
+	assert.Contains(t, h, "level=1")
+	assert.Contains(t, h, "tar=gnu")
+	assert.Contains(t, h, "compression=gzip")
+	opts.Level = 2
+	assert.NotEqual(t, h, keyHeader(opts), "the level is in the key")
 }

@@ -24,10 +24,16 @@ const (
 	modeParent  = 0o755
 )
 
+// tarFormat is the tar format of every entry (part of the cache key as tarFormatName).
+const (
+	tarFormat     = tar.FormatGNU
+	tarFormatName = "gnu"
+)
+
 // tarEntry fills the fixed fields of every header: uid/gid 0, no user or group names, mtime =
 // epoch, GNU format (long names without PAX records), no xattrs, access or change times.
 func tarEntry(name string, typ byte, mode int64, epoch time.Time) *tar.Header {
-	return &tar.Header{Name: name, Typeflag: typ, Mode: mode, ModTime: epoch, Format: tar.FormatGNU}
+	return &tar.Header{Name: name, Typeflag: typ, Mode: mode, ModTime: epoch, Format: tarFormat}
 }
 
 // writeStoreTar writes /nix, /nix/store and each store path (sorted) as a tar stream. Entries
