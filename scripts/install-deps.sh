@@ -9,7 +9,7 @@ set -euo pipefail
 demo_pkgs=(ffmpeg nginx-light ca-certificates)
 test_pkgs=(ffmpeg nginx-light nix-bin docker.io skopeo umoci runc qemu-user-static binfmt-support
   prometheus prometheus-nginx-exporter shellcheck patchelf tmux jq ca-certificates git make
-  bash-completion zsh fish docker-compose debootstrap)
+  bash-completion zsh fish docker-compose debootstrap docker-registry apache2-utils)
 # The Go this module needs (go.mod: client_golang v1.25 and x/sys v0.50 require go 1.26).
 GO_MIN=1.26
 GO_TOOLCHAIN_VERSION=1.26.8

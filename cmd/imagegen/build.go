@@ -10,6 +10,7 @@ import (
 
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/imagegen/build"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/imagegen/progress"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/imagegen/regclient"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/imagegen/sink"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/imagegen/spec"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/version"
@@ -24,6 +25,7 @@ func newBuildCmd() *cobra.Command {
 		noSBOM    bool
 		quiet     bool
 		dockerHst string
+		insecure  bool
 	)
 	c := &cobra.Command{
 		Use:   "build --output KIND:TARGET [--spec FILE] [--arch A,B --root ARCH=PATH …]",
@@ -34,7 +36,9 @@ customisation layer (/etc/passwd, /tmp 1777, /bin links, CA certificates), and w
 
   docker-archive:FILE  a docker load tarball of ONE platform (--platform when several are built)
   oci:DIR              an OCI layout holding the index of every platform
-  registry:REF         pushes the index; blobs the registry has are not sent again
+  registry:REF         pushes the index; blobs the registry has are not sent again. Credentials
+                       are those of ` + "`docker login`" + `: $DOCKER_CONFIG/config.json (default
+                       ~/.docker/config.json) and its credential helpers; basic and token auth
   docker-daemon        loads one platform into the engine at $DOCKER_HOST
 
 An SPDX SBOM of each closure is written beside file outputs (FILE.spdx.json) and attached in a
@@ -72,7 +76,8 @@ inputs give the same digests. The index digest is printed on stdout.`,
 			}
 			var sinks []sink.Sink
 			for _, out := range outputs {
-				sk, err := sink.Parse(out, sink.Options{Platform: platform, Platforms: platforms, DockerHost: dockerHst})
+				sk, err := sink.Parse(out, sink.Options{Platform: platform, Platforms: platforms, DockerHost: dockerHst,
+					Access: regclient.Access{Insecure: insecure}})
 				if err != nil {
 					return err
 				}
@@ -125,6 +130,7 @@ inputs give the same digests. The index digest is printed on stdout.`,
 	f.StringVar(&cacheDir, "cache", os.Getenv("IMAGEGEN_CACHE"), "layer cache directory, reused across builds ($IMAGEGEN_CACHE)")
 	f.BoolVar(&noSBOM, "no-sbom", false, "do not write or attach the SPDX SBOM")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress, only warnings and errors")
+	f.BoolVar(&insecure, "insecure", false, insecureHelp)
 	f.StringVar(&dockerHst, "docker-host", "", "Docker engine for docker-daemon (default $DOCKER_HOST)")
 	return c
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"net"
 	"os"
 	"path/filepath"
@@ -26,8 +27,12 @@ func specPath(t *testing.T, name string) string {
 }
 
 func TestVersionAndHelp(t *testing.T) {
-	if code, out, _ := run(t, "version"); code != 0 || !strings.HasPrefix(out, "imagegen ") {
+	code, out, _ := run(t, "version")
+	if code != 0 || !strings.HasPrefix(out, "imagegen ") {
 		t.Fatalf("version: %d %q", code, out)
+	}
+	if c, o, e := run(t, "--version"); c != 0 || o != out {
+		t.Fatalf("--version: %d %q %q, want %q as the version command prints", c, o, e, out)
 	}
 	for _, sub := range []string{"build", "plan", "inspect"} {
 		c, _, err := newRootCmd().Find([]string{sub})
@@ -101,6 +106,17 @@ func TestPlanAndInspect(t *testing.T) {
 	code, out, stderr := run(t, "plan", "--name", "fixed", "--entrypoint", "/bin/imagegen-fixed", "--root", root, "--max-layers", "3")
 	if code != 0 || !strings.Contains(out, "amd64: 3 store paths") || !strings.Contains(out, "2 layers + 1 customisation layer (cap 3)") {
 		t.Fatalf("plan: %d %q %q", code, out, stderr)
+	}
+	// plan --json names sizes as nix path-info does (narSize), in camelCase throughout.
+	code, out, stderr = run(t, "plan", "--name", "fixed", "--entrypoint", "/bin/imagegen-fixed", "--root", root, "--max-layers", "3", "--json")
+	var plans []map[string]any
+	if code != 0 || json.Unmarshal([]byte(out), &plans) != nil || len(plans) != 1 {
+		t.Fatalf("plan --json: %d %q %q", code, out, stderr)
+	}
+	layers, _ := plans[0]["layers"].([]any)
+	first, _ := layers[0].(map[string]any)
+	if plans[0]["narSize"] == nil || plans[0]["paths"] == nil || first["narSize"] == nil || first["paths"] == nil || strings.Contains(out, "NarSize") || strings.Contains(out, "narBytes") {
+		t.Fatalf("plan --json keys: %s", out)
 	}
 	dir := t.TempDir()
 	tarPath := filepath.Join(dir, "fixed.tar")

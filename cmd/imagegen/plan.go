@@ -27,10 +27,10 @@ func newPlanCmd() *cobra.Command {
 				return err
 			}
 			type archPlan struct {
-				Arch     string           `json:"arch"`
-				Paths    int              `json:"paths"`
-				NarBytes int64            `json:"narBytes"`
-				Layers   []layering.Layer `json:"layers"`
+				Arch    string           `json:"arch"`
+				Paths   int              `json:"paths"`
+				NarSize int64            `json:"narSize"` // as nix path-info names it
+				Layers  []layering.Layer `json:"layers"`
 			}
 			var plans []archPlan
 			for _, arch := range s.Arches {
@@ -42,7 +42,7 @@ func newPlanCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				plans = append(plans, archPlan{Arch: arch, Paths: len(g.Paths), NarBytes: g.NarSize(), Layers: p.Layers})
+				plans = append(plans, archPlan{Arch: arch, Paths: len(g.Paths), NarSize: g.NarSize(), Layers: p.Layers})
 			}
 			w := cmd.OutOrStdout()
 			if asJSON {
@@ -52,7 +52,7 @@ func newPlanCmd() *cobra.Command {
 			}
 			for _, p := range plans {
 				fmt.Fprintf(w, "%s: %d store paths, %d NAR bytes, %d layers + 1 customisation layer (cap %d)\n",
-					p.Arch, p.Paths, p.NarBytes, len(p.Layers), s.MaxLayers)
+					p.Arch, p.Paths, p.NarSize, len(p.Layers), s.MaxLayers)
 				for i, l := range p.Layers {
 					more := ""
 					if len(l.Paths) > 1 {

@@ -10,7 +10,12 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/version"
 )
+
+// insecureHelp describes --insecure, which build and inspect share.
+const insecureHelp = "allow plain HTTP and unverified TLS to a registry that is not on this machine (loopback registries may always use plain HTTP)"
 
 func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
@@ -26,7 +31,9 @@ registry or the local Docker engine. Nix builds what goes inside; imagegen build
   imagegen inspect ./image`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version.String(),
 	}
+	root.SetVersionTemplate("imagegen {{.Version}}\n")
 	root.AddCommand(newBuildCmd(), newPlanCmd(), newInspectCmd(), newVersionCmd())
 	return root
 }

@@ -13,12 +13,13 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/imagegen/regclient"
 )
 
 // Layer is one layer of an image: its digests and size, and what it holds.
@@ -53,6 +54,8 @@ type Report struct {
 type Options struct {
 	// Contents reads every layer's tar headers to list store paths (downloads layers from a registry).
 	Contents bool
+	// Access says how registries are reached (credentials from the keychain, --insecure).
+	Access regclient.Access
 }
 
 // Inspect reads target: an existing file is a docker-archive, an existing directory an OCI
@@ -78,13 +81,13 @@ func Inspect(ctx context.Context, target string, o Options) (*Report, error) {
 		}
 		imgs = []v1.Image{img}
 	case errors.Is(err, os.ErrNotExist) && !strings.HasPrefix(target, "/") && !strings.HasPrefix(target, "."):
-		ref, perr := name.ParseReference(target, name.WeakValidation)
+		ref, perr := o.Access.ParseReference(target)
 		if perr != nil {
 			return nil, fmt.Errorf("%s is neither a file, a directory nor an image reference", target)
 		}
-		desc, err := remote.Get(ref, remote.WithContext(ctx))
+		desc, err := remote.Get(ref, o.Access.Options(ctx)...)
 		if err != nil {
-			return nil, fmt.Errorf("fetch %s: %w", target, err)
+			return nil, regclient.Explain(err, ref.Context().Registry, "read "+ref.String())
 		}
 		if desc.MediaType.IsIndex() {
 			idx, err := desc.ImageIndex()

@@ -76,8 +76,8 @@ const DefaultMaxLayers = 99
 
 // Layer is one image layer: the store paths it holds (sorted) and their total NAR size.
 type Layer struct {
-	Paths   []string
-	NarSize int64
+	Paths   []string `json:"paths"`
+	NarSize int64    `json:"narSize"`
 }
 
 // Plan is the list of closure layers, bottom → top (the customisation layer is not part of it).

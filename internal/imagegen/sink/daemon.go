@@ -109,3 +109,13 @@ func loadError(resp string) error {
 		}
 	}
 }
+
+func rootCause(err error) error {
+	for {
+		u := errors.Unwrap(err)
+		if u == nil {
+			return err
+		}
+		err = u
+	}
+}

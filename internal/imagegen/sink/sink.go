@@ -13,6 +13,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/imagegen/regclient"
 )
 
 // Image is what a build produced: one manifest per platform, the tags to give it, and an SPDX
@@ -48,6 +50,8 @@ type Options struct {
 	// Platforms, when known before the build ("linux/amd64", "linux/arm64/v8"), let Parse
 	// refuse a one-platform sink for several platforms before any work is done.
 	Platforms []string
+	// Access says how registries are reached (credentials, --insecure).
+	Access regclient.Access
 }
 
 // Kinds lists the accepted --output forms.
@@ -71,11 +75,11 @@ func Parse(out string, o Options) (Sink, error) {
 		}
 		return &OCILayout{Path: arg}, nil
 	case "registry":
-		ref, err := name.ParseReference(arg, name.WeakValidation)
+		ref, err := o.Access.ParseReference(arg)
 		if err != nil || arg == "" {
 			return nil, fmt.Errorf("--output registry:%s is not a valid reference (e.g. registry:127.0.0.1:5000/app:latest)", arg)
 		}
-		return &Registry{Ref: ref, Progress: o.Progress}, nil
+		return &Registry{Ref: ref, Access: o.Access, Progress: o.Progress}, nil
 	case "docker-daemon":
 		if err := onePlatform(kind, o); err != nil {
 			return nil, err

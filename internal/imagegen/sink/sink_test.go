@@ -321,3 +321,66 @@ func TestNoSBOMBesideStoreOutputs(t *testing.T) {
 		t.Fatalf("store holds %q, want only the tarball", got)
 	}
 }
+
+// bearerRegistry is an in-process registry that answers every /v2/ request without a valid
+// Bearer token with a Bearer challenge; its token endpoint (/token, same host) hands out a token
+// only for basic auth user:pass.
+func bearerRegistry(t *testing.T, user, pass string) string {
+	t.Helper()
+	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	const token = "imagegen-test-token"
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/token" {
+			if u, p, ok := r.BasicAuth(); !ok || u != user || p != pass {
+				http.Error(w, "bad credentials", http.StatusUnauthorized)
+				return
+			}
+			_ = json.NewEncoder(w).Encode(map[string]string{"token": token})
+			return
+		}
+		if r.Header.Get("Authorization") != "Bearer "+token {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="`+srv.URL+`/token",service="test"`)
+			http.Error(w, `{"errors":[{"code":"UNAUTHORIZED"}]}`, http.StatusUnauthorized)
+			return
+		}
+		reg.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+// TestRegistryBearerWithoutCredentials is the regression test of the nil-authenticator panic:
+// against a registry that answers with a Bearer challenge, the pre-build check and the push
+// without credentials fail with a line naming `docker login`; with a config.json they work.
+func TestRegistryBearerWithoutCredentials(t *testing.T) {
+	addr := bearerRegistry(t, "u", "p")
+	t.Setenv("HOME", t.TempDir())
+	t.Setenv("DOCKER_CONFIG", t.TempDir()) // no config.json: anonymous
+	s, err := Parse("registry:"+addr+"/sinktest:latest", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := testImage(t, "amd64")
+	ctx := context.Background()
+	for what, f := range map[string]func() error{
+		"Check": func() error { return s.(Checker).Check(ctx) },
+		"Write": func() error { return s.Write(ctx, img) },
+	} {
+		err := f()
+		if err == nil || !strings.Contains(err.Error(), "refused to push to "+addr+"/sinktest without credentials (401 Unauthorized): log in with `docker login "+addr+"`") {
+			t.Fatalf("%s without credentials = %v", what, err)
+		}
+	}
+	cfg := t.TempDir()
+	if err := os.WriteFile(filepath.Join(cfg, "config.json"), []byte(`{"auths":{"`+addr+`":{"auth":"dTpw"}}}`), 0o600); err != nil { // u:p
+		t.Fatal(err)
+	}
+	t.Setenv("DOCKER_CONFIG", cfg)
+	if err := s.(Checker).Check(ctx); err != nil {
+		t.Fatalf("Check with credentials: %v", err)
+	}
+	if err := s.Write(ctx, img); err != nil {
+		t.Fatalf("Write with credentials: %v", err)
+	}
+}
