@@ -5,7 +5,8 @@
 #   rootfs_create trixie /tmp/x/root     # from the cache, or debootstrap once and cache it
 #   rootfs_mount /tmp/x/root             # /proc, /sys, /dev, /dev/pts, /run inside it
 #   chroot /tmp/x/root apt-get install -y ffmpeg
-#   rootfs_cleanup /tmp/x/root           # kill what runs inside, unmount deepest first, remove
+#   rootfs_umount /tmp/x/root            # kill what runs inside, unmount deepest first (keep the files)
+#   rootfs_cleanup /tmp/x/root           # rootfs_umount, then remove the root
 #
 # The mirror is the one this machine's apt uses (read from /etc/apt at run time), and the apt.conf.d files that set
 # Acquire:: options here are copied into the root, so the root reaches Debian's packages the same way the host does.
@@ -131,14 +132,13 @@ rootfs__mounts_under() {
     sort -rn | cut -f2-
 }
 
-# rootfs_cleanup DIR kills every process whose root directory is DIR or inside it, unmounts everything below DIR
-# deepest first, and removes DIR (never crossing into another file system). Safe to call twice or on a half-made
-# root; refuses to remove DIR while anything is still mounted below it.
-rootfs_cleanup() {
-  local dir=${1:?rootfs_cleanup DIR} p root m left sig
+# rootfs_umount DIR kills every process whose root directory is DIR or inside it and unmounts everything below DIR,
+# deepest first, keeping the files (to reuse the root later). Fails when something stays mounted.
+rootfs_umount() {
+  local dir=${1:?rootfs_umount DIR} p root m left sig
   [ -e "$dir" ] || return 0
   dir=$(realpath -e "$dir") || return 1
-  if [ "$dir" = / ]; then rootfs__say "refusing to clean up /"; return 1; fi
+  if [ "$dir" = / ]; then rootfs__say "refusing to unmount /"; return 1; fi
   for sig in TERM KILL; do
     left=0
     for p in /proc/[0-9]*; do
@@ -164,8 +164,16 @@ rootfs_cleanup() {
     umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
   done < <(rootfs__mounts_under "$dir")
   if [ -n "$(rootfs__mounts_under "$dir")" ]; then
-    rootfs__say "still mounted below $dir, not removing it: $(rootfs__mounts_under "$dir" | tr '\n' ' ')"
+    rootfs__say "still mounted below $dir: $(rootfs__mounts_under "$dir" | tr '\n' ' ')"
     return 1
   fi
+}
+
+# rootfs_cleanup DIR does rootfs_umount DIR, then removes DIR (never crossing into another file system). Safe to
+# call twice or on a half-made root; refuses to remove DIR while anything is still mounted below it.
+rootfs_cleanup() {
+  local dir=${1:?rootfs_cleanup DIR}
+  [ -e "$dir" ] || return 0
+  rootfs_umount "$dir" || { rootfs__say "not removing $dir"; return 1; }
   rm -rf --one-file-system "$dir"
 }
