@@ -135,17 +135,22 @@ inputs give the same digests. The index digest is printed on stdout.`,
 	return c
 }
 
-// writeSink writes one output, with byte progress for pushes and tarballs (pr nil: none).
-func writeSink(cmd *cobra.Command, sk sink.Sink, img sink.Image, pr *progress.Reporter) error {
+// writeSink writes one output, with byte progress for pushes and tarballs (pr nil: none). A
+// push's total is known from the index before the first byte, so its lines only rise.
+func writeSink(cmd *cobra.Command, sk sink.Sink, img sink.Image, pr *progress.Reporter) (err error) {
 	if pr != nil {
 		switch v := sk.(type) {
 		case *sink.Registry:
-			ch, stop := pr.Updates("push " + v.Ref.String())
-			defer stop()
+			total, err := sink.PushSize(img.Index)
+			if err != nil {
+				return err
+			}
+			ch, finish := pr.Updates("push "+v.Ref.String(), total)
+			defer func() { finish(err) }()
 			v.Progress = ch
 		case *sink.DockerArchive:
-			ch, stop := pr.Updates("write " + v.Path)
-			defer stop()
+			ch, finish := pr.Updates("write "+v.Path, 0)
+			defer func() { finish(err) }()
 			v.Progress = ch
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -127,4 +128,44 @@ func TestAuthenticatedRegistries(t *testing.T) {
 			t.Logf("pushed %s to %s (%s)", digest, ref, tc.name)
 		})
 	}
+}
+
+// TestPushProgressLines reads a push's progress from imagegen's non-terminal stderr: the total
+// is the same on every line, the bytes and percentages only rise, and the last line is 100 %.
+func TestPushProgressLines(t *testing.T) {
+	bin := imagegenBinary(t)
+	root := imagegentest.FixedClosure(t)
+	ref := testenv.Registry(t) + "/progress/fixed:v1"
+	code, _, stderr := runEnv(t, bin, []string{"HOME=" + t.TempDir()}, "build", "--name", "fixed", "--entrypoint", "/bin/imagegen-fixed",
+		"--root", root, "--max-layers", "3", "-o", "registry:"+ref)
+	if code != 0 {
+		t.Fatalf("build: exit %d: %s", code, stderr)
+	}
+	re := regexp.MustCompile(`^push ` + regexp.QuoteMeta(ref) + `: (\d+)% \((\d+) of (\d+) bytes\)$`)
+	var n int
+	var total, prevCur int64 = -1, -1
+	prevPct := -1
+	for _, l := range strings.Split(stderr, "\n") {
+		if !strings.HasPrefix(l, "push ") {
+			continue
+		}
+		m := re.FindStringSubmatch(l)
+		if m == nil {
+			t.Fatalf("unexpected progress line %q", l)
+		}
+		pct, _ := strconv.Atoi(m[1])
+		cur, _ := strconv.ParseInt(m[2], 10, 64)
+		tot, _ := strconv.ParseInt(m[3], 10, 64)
+		if total == -1 {
+			total = tot
+		}
+		if tot != total || pct < prevPct || cur < prevCur {
+			t.Fatalf("line %q after %d%% / %d of %d bytes:\n%s", l, prevPct, prevCur, total, stderr)
+		}
+		prevPct, prevCur, n = pct, cur, n+1
+	}
+	if n == 0 || prevPct != 100 || prevCur != total {
+		t.Fatalf("push progress did not end at 100 %% (%d lines):\n%s", n, stderr)
+	}
+	t.Logf("%d push lines, total %d bytes on each", n, total)
 }

@@ -53,7 +53,8 @@ func (r *Reporter) Steps(name string, total int) *Counter {
 	return r.counter(name, int64(total), false)
 }
 
-// Bytes starts a byte counter whose total may be learned later (SetTotal).
+// Bytes starts a byte counter. Its total is fixed by the first one known: total here, or the
+// first Set with a total; a counter never goes backwards, so the lines it prints only rise.
 func (r *Reporter) Bytes(name string, total int64) *Counter { return r.counter(name, total, true) }
 
 func (r *Reporter) counter(name string, total int64, bytes bool) *Counter {
@@ -79,18 +80,37 @@ func (c *Counter) Add(n int64) {
 	c.update()
 }
 
-// Set moves the counter to cur of total (total 0 keeps the old total).
+// Set moves the counter to cur. A total is taken only while none is known (a writer such as
+// go-containerregistry's push grows its total as it goes; the counter's total, once known,
+// stays). cur never moves backwards (a retried upload restarts its bytes) nor past the total.
 func (c *Counter) Set(cur, total int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if total > 0 && total != c.total {
+	if c.total <= 0 && total > 0 {
 		c.total = total
 		if c.bar != nil {
 			c.bar.SetTotal(total, false)
 		}
 	}
+	if c.total > 0 {
+		cur = min(cur, c.total)
+	}
+	if cur <= c.cur {
+		return
+	}
 	c.cur = cur
 	c.update()
+}
+
+// Finish completes the counter: a write that succeeded has written everything (a push skips
+// manifests the registry already has, which go-containerregistry does not count).
+func (c *Counter) Finish() {
+	c.mu.Lock()
+	total := c.total
+	c.mu.Unlock()
+	if total > 0 {
+		c.Set(total, 0)
+	}
 }
 
 func (c *Counter) update() {
@@ -133,13 +153,14 @@ func (c *Counter) Done() {
 }
 
 // Updates returns a channel for ggcr's remote.WithProgress / tarball.WithProgress feeding a byte
-// counter, and a stop function to call after the write returned (ggcr closes the channel in
-// some paths and not in others; stop works either way).
-func (r *Reporter) Updates(name string) (chan<- v1.Update, func()) {
+// counter of total bytes (0: the first update's total), and a finish function to call with the
+// write's error after it returned (ggcr closes the channel in some paths and not in others;
+// finish works either way, and completes the counter when the write succeeded).
+func (r *Reporter) Updates(name string, total int64) (chan<- v1.Update, func(error)) {
 	ch := make(chan v1.Update, 64)
 	stop := make(chan struct{})
 	done := make(chan struct{})
-	c := r.Bytes(name, 0)
+	c := r.Bytes(name, total)
 	apply := func(u v1.Update) {
 		if u.Error == nil {
 			c.Set(u.Complete, u.Total)
@@ -147,7 +168,6 @@ func (r *Reporter) Updates(name string) (chan<- v1.Update, func()) {
 	}
 	go func() {
 		defer close(done)
-		defer c.Done()
 		for {
 			select {
 			case u, ok := <-ch:
@@ -171,7 +191,16 @@ func (r *Reporter) Updates(name string) (chan<- v1.Update, func()) {
 		}
 	}()
 	var once sync.Once
-	return ch, func() { once.Do(func() { close(stop); <-done }) }
+	return ch, func(err error) {
+		once.Do(func() {
+			close(stop)
+			<-done
+			if err == nil {
+				c.Finish()
+			}
+			c.Done()
+		})
+	}
 }
 
 // Wait lets the bars finish drawing.

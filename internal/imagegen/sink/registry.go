@@ -87,3 +87,36 @@ func (r *Registry) Write(ctx context.Context, img Image) error {
 	}
 	return nil
 }
+
+// PushSize is what a push of idx to an empty repository sends, counted as go-containerregistry
+// counts its progress: every distinct layer and config blob, each platform manifest and the
+// index. Known before the push, it is the fixed total of the push's progress.
+func PushSize(idx v1.ImageIndex) (int64, error) {
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return 0, err
+	}
+	total, err := idx.Size()
+	if err != nil {
+		return 0, err
+	}
+	seen := map[v1.Hash]bool{}
+	for _, d := range im.Manifests {
+		img, err := idx.Image(d.Digest)
+		if err != nil {
+			return 0, err
+		}
+		m, err := img.Manifest()
+		if err != nil {
+			return 0, err
+		}
+		total += d.Size
+		for _, b := range append([]v1.Descriptor{m.Config}, m.Layers...) {
+			if !seen[b.Digest] {
+				seen[b.Digest] = true
+				total += b.Size
+			}
+		}
+	}
+	return total, nil
+}

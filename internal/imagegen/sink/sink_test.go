@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -25,6 +27,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/imagegen/progress"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/testenv"
 )
 
@@ -383,4 +386,73 @@ func TestRegistryBearerWithoutCredentials(t *testing.T) {
 	if err := s.Write(ctx, img); err != nil {
 		t.Fatalf("Write with credentials: %v", err)
 	}
+}
+
+// TestPushProgress pushes two platforms of several layers to a loopback registry with the
+// progress lines of a non-terminal: go-containerregistry's own total grows during the push, but
+// the lines keep the total PushSize fixed from the first, their bytes never fall, and they end
+// at 100 %; a fresh push's last update from go-containerregistry equals PushSize.
+func TestPushProgress(t *testing.T) {
+	addr, _ := countingRegistry(t)
+	var adds []mutate.IndexAddendum
+	for _, a := range []string{"amd64", "arm64"} {
+		img, err := random.Image(256<<10, 6)
+		if err != nil {
+			t.Fatal(err)
+		}
+		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: a}}})
+	}
+	img := Image{Index: mutate.AppendManifests(empty.Index, adds...)}
+	total, err := PushSize(img.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf strings.Builder
+	r := progress.New(&buf, false)
+	ch, finish := r.Updates("push", total)
+	raw := make(chan v1.Update, 64)
+	var ggcrTotals []int64
+	var last v1.Update
+	forwarded := make(chan struct{})
+	go func() {
+		defer close(forwarded)
+		for u := range raw {
+			ggcrTotals = append(ggcrTotals, u.Total)
+			if u.Error == nil {
+				last = u
+			}
+			ch <- u
+		}
+	}()
+	s, _ := Parse("registry:"+addr+"/progress:latest", Options{})
+	s.(*Registry).Progress = raw
+	err = s.Write(context.Background(), img)
+	<-forwarded // ggcr closes the channel when the push returns
+	finish(err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last.Complete != total || last.Total != total {
+		t.Fatalf("go-containerregistry ended at %d of %d, PushSize says %d", last.Complete, last.Total, total)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	re := regexp.MustCompile(`^push: (\d+)% \((\d+) of (\d+) bytes\)$`)
+	prevPct, prevCur := -1, int64(-1)
+	for _, l := range lines {
+		m := re.FindStringSubmatch(l)
+		if m == nil {
+			t.Fatalf("unexpected line %q in\n%s", l, buf.String())
+		}
+		pct, _ := strconv.Atoi(m[1])
+		cur, _ := strconv.ParseInt(m[2], 10, 64)
+		tot, _ := strconv.ParseInt(m[3], 10, 64)
+		if tot != total || pct < prevPct || cur < prevCur {
+			t.Fatalf("line %q after %d%% / %d bytes (total %d):\n%s", l, prevPct, prevCur, total, buf.String())
+		}
+		prevPct, prevCur = pct, cur
+	}
+	if prevPct != 100 || prevCur != total {
+		t.Fatalf("progress ended at %q", lines[len(lines)-1])
+	}
+	t.Logf("%d lines, total %d fixed; go-containerregistry's own total went %d → %d", len(lines), total, ggcrTotals[0], ggcrTotals[len(ggcrTotals)-1])
 }
