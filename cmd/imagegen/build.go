@@ -22,6 +22,7 @@ func newBuildCmd() *cobra.Command {
 		outputs   []string
 		platform  string
 		cacheDir  string
+		noCache   bool
 		noSBOM    bool
 		quiet     bool
 		dockerHst string
@@ -94,7 +95,8 @@ inputs give the same digests. The index digest is printed on stdout.`,
 				logLevel = slog.LevelWarn
 			}
 			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel}))
-			opts := build.Options{NixBin: sf.nix, CacheDir: cacheDir, Tool: "imagegen-" + version.Version, Log: log}
+			cache := build.CacheDir(build.CacheChoice{Dir: cacheDir, Off: noCache}, os.Getenv, log)
+			opts := build.Options{NixBin: sf.nix, CacheDir: cache, Tool: "imagegen-" + version.Version, Log: log}
 			if !quiet {
 				opts.Progress = pr
 			}
@@ -127,7 +129,8 @@ inputs give the same digests. The index digest is printed on stdout.`,
 	f := c.Flags()
 	f.StringArrayVarP(&outputs, "output", "o", nil, "where to write: "+sink.Kinds+" (repeatable)")
 	f.StringVar(&platform, "platform", "", "the platform for docker-archive / docker-daemon, e.g. linux/amd64")
-	f.StringVar(&cacheDir, "cache", os.Getenv("IMAGEGEN_CACHE"), "layer cache directory, reused across builds ($IMAGEGEN_CACHE)")
+	f.StringVar(&cacheDir, "cache", os.Getenv("IMAGEGEN_CACHE"), "layer cache directory, reused across builds ($IMAGEGEN_CACHE; default $XDG_CACHE_HOME/imagegen/layers, else ~/.cache/imagegen/layers)")
+	f.BoolVar(&noCache, "no-cache", false, "build every layer again and keep none (the cache is on by default; wins over --cache)")
 	f.BoolVar(&noSBOM, "no-sbom", false, "do not write or attach the SPDX SBOM")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress, only warnings and errors")
 	f.BoolVar(&insecure, "insecure", false, insecureHelp)

@@ -12,6 +12,18 @@ import (
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/imagegen/imagegentest"
 )
 
+// TestMain keeps the default layer cache of the builds these tests run out of the user's.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "imagegen-cache-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("XDG_CACHE_HOME", dir)
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
 // run runs imagegen in-process and returns its exit code, stdout and stderr.
 func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
@@ -143,5 +155,45 @@ func TestInstallableRoot(t *testing.T) {
 	code, out, stderr := run(t, "plan", "--name", "flake", "--entrypoint", "/bin/imagegen-flake", "--root", "amd64="+installable)
 	if code != 0 || !strings.Contains(out, "amd64: 3 store paths") || !strings.Contains(out, "-imagegen-flake-0.1.0") {
 		t.Fatalf("plan of %s: %d %q %q", installable, code, out, stderr)
+	}
+}
+
+// TestDefaultCache: the layer cache is on by default ($XDG_CACHE_HOME/imagegen/layers) and
+// --no-cache keeps none; both give the same image.
+func TestDefaultCache(t *testing.T) {
+	root := imagegentest.FixedClosure(t)
+	build := func(xdg string, extra ...string) string {
+		t.Setenv("XDG_CACHE_HOME", xdg)
+		args := append([]string{"build", "-q", "--name", "fixed", "--entrypoint", "/bin/imagegen-fixed", "--root", root,
+			"-o", "oci:" + filepath.Join(t.TempDir(), "out")}, extra...)
+		code, out, stderr := run(t, args...)
+		if code != 0 {
+			t.Fatalf("build %v: %d %q", extra, code, stderr)
+		}
+		return strings.TrimSpace(out)
+	}
+	blobs := func(xdg string) int {
+		es, _ := os.ReadDir(filepath.Join(xdg, "imagegen", "layers", "blobs", "sha256"))
+		n := 0
+		for _, e := range es {
+			if !strings.HasPrefix(e.Name(), ".") {
+				n++
+			}
+		}
+		return n
+	}
+	cached := t.TempDir()
+	d1 := build(cached)
+	if blobs(cached) == 0 {
+		t.Fatalf("a default build left no layer in %s/imagegen/layers", cached)
+	}
+	d2 := build(cached)
+	uncached := t.TempDir()
+	d3 := build(uncached, "--no-cache")
+	if _, err := os.Stat(filepath.Join(uncached, "imagegen")); !os.IsNotExist(err) {
+		t.Fatalf("--no-cache made a cache directory (%v)", err)
+	}
+	if d1 != d2 || d1 != d3 {
+		t.Fatalf("digests differ: cold %s, warm %s, --no-cache %s", d1, d2, d3)
 	}
 }

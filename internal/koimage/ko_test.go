@@ -61,7 +61,7 @@ func TestKoBuildOnImagegenBase(t *testing.T) {
 	run(t, repo, []string{"CGO_ENABLED=0"}, goBin, "build", "-o", imagegen, "./cmd/imagegen")
 	reg := testenv.Registry(t)
 	base := reg + "/" + want.Name + ":latest"
-	run(t, repo, nil, imagegen, "build", "-q", "--spec", specFile, "--arch", "amd64,arm64",
+	run(t, repo, []string{"XDG_CACHE_HOME=" + t.TempDir()}, imagegen, "build", "-q", "--spec", specFile, "--arch", "amd64,arm64",
 		"--root", "amd64="+amd64Root, "--root", "arm64="+arm64Root, "--output", "registry:"+base)
 
 	// ko, with .ko.yaml from the repository root and the base from the environment.

@@ -52,6 +52,7 @@ func buildImage(t *testing.T) image {
 	cmd := exec.Command(imagegen, "build", "-q", "--spec", filepath.Join(repo, "profiles", "images", "test-origin.json"),
 		"--root", "amd64="+swarmRoot, "--root", "amd64="+ffmpegRoot, "--root", "amd64="+nginxRoot,
 		"--tag", tag, "--docker-host", host, "--output", "docker-daemon")
+	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+t.TempDir()) // the default layer cache, not the user's
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("imagegen build test-origin: %v\n%s", err, b)
 	}

@@ -30,7 +30,8 @@ import (
 type Options struct {
 	// NixBin is the nix command used for roots ("nix" if empty).
 	NixBin string
-	// CacheDir, when set, holds a content-addressed layer cache reused across builds.
+	// CacheDir, when set, holds a content-addressed layer cache reused across builds (see
+	// CacheDir for the command line's default).
 	CacheDir string
 	// TempDir holds spilled layers ("" is os.TempDir()).
 	TempDir string
@@ -144,8 +145,10 @@ func Build(ctx context.Context, s *spec.Spec, o Options) (*Result, error) {
 	}
 	res := &Result{}
 	var adds []mutate.IndexAddendum
+	// A layer that several arches hold (the same store paths) is written once per build.
+	shared := &layer.Shared{}
 	for _, arch := range s.Arches {
-		a, err := buildArch(ctx, s, arch, cache, o)
+		a, err := buildArch(ctx, s, arch, cache, shared, o)
 		if err != nil {
 			return nil, err
 		}
@@ -160,7 +163,7 @@ func Build(ctx context.Context, s *spec.Spec, o Options) (*Result, error) {
 	return res, nil
 }
 
-func buildArch(ctx context.Context, s *spec.Spec, arch string, cache *layer.Cache, o Options) (*Arch, error) {
+func buildArch(ctx context.Context, s *spec.Spec, arch string, cache *layer.Cache, shared *layer.Shared, o Options) (*Arch, error) {
 	g, err := Closure(ctx, s, arch, o.NixBin)
 	if err != nil {
 		return nil, err
@@ -170,7 +173,7 @@ func buildArch(ctx context.Context, s *spec.Spec, arch string, cache *layer.Cach
 		return nil, err
 	}
 	o.Log.Info("closure", "arch", arch, "paths", len(g.Paths), "narBytes", g.NarSize(), "layers", len(plan.Layers)+1)
-	lopts := layer.Options{Epoch: s.Created, Compression: s.Compression, Cache: cache, NarHashes: g.NarHashes(), TempDir: o.TempDir}
+	lopts := layer.Options{Epoch: s.Created, Compression: s.Compression, Cache: cache, NarHashes: g.NarHashes(), TempDir: o.TempDir, Shared: shared}
 	layers, err := buildLayers(ctx, arch, plan, lopts, o.Progress)
 	if err != nil {
 		return nil, err

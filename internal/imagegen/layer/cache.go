@@ -29,6 +29,16 @@ type Cache struct {
 	Dir string
 }
 
+// DefaultCacheDir is where the layer cache lives unless told otherwise: imagegen/layers below
+// the user's cache directory ($XDG_CACHE_HOME, else ~/.cache).
+func DefaultCacheDir() (string, error) {
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("no cache directory for the layer cache (%w): set XDG_CACHE_HOME, or pass --cache DIR or --no-cache", err)
+	}
+	return filepath.Join(d, "imagegen", "layers"), nil
+}
+
 // NewCache opens (creating if needed) a layer cache in dir.
 func NewCache(dir string) (*Cache, error) {
 	if dir == "" {

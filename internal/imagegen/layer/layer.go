@@ -51,6 +51,10 @@ type Options struct {
 	NarHashes map[string]string
 	// TempDir holds the unlinked spill files of uncached layers; "" is os.TempDir().
 	TempDir string
+	// Shared, when set, remembers the layers written with it, so a layer asked for twice (the
+	// same store paths and options, e.g. by two arches of one build) is written once, with or
+	// without a Cache. It needs NarHashes too.
+	Shared *Shared
 }
 
 func (o Options) normalized() (Options, error) {
@@ -101,14 +105,70 @@ func FromStorePaths(ctx context.Context, paths []string, opts Options) (v1.Layer
 		return nil, fmt.Errorf("a store path is listed twice in one layer")
 	}
 	write := func(w io.Writer) error { return writeStoreTar(ctx, w, paths, opts.Epoch) }
-	if opts.Cache == nil {
+	if opts.Cache == nil && opts.Shared == nil {
 		return spill(write, opts)
 	}
 	key, err := cacheKey(paths, opts)
 	if err != nil {
 		return nil, err
 	}
-	return opts.Cache.getOrBuild(key, write, opts)
+	build := func() (v1.Layer, error) {
+		if opts.Cache == nil {
+			return spill(write, opts)
+		}
+		return opts.Cache.getOrBuild(key, write, opts)
+	}
+	if opts.Shared == nil {
+		return build()
+	}
+	return opts.Shared.do(key, build)
+}
+
+// Shared remembers the layers written in one build by cache key: the first caller writes a
+// layer, later callers (or concurrent ones, which wait) get the same layer. A failed write is
+// not remembered. The zero value is ready to use.
+type Shared struct {
+	mu sync.Mutex
+	m  map[string]*sharedLayer
+}
+
+type sharedLayer struct {
+	done  chan struct{}
+	layer v1.Layer
+	err   error
+}
+
+func (s *Shared) do(key string, build func() (v1.Layer, error)) (v1.Layer, error) {
+	s.mu.Lock()
+	if s.m == nil {
+		s.m = map[string]*sharedLayer{}
+	}
+	if e, ok := s.m[key]; ok {
+		s.mu.Unlock()
+		<-e.done
+		if e.err == nil {
+			return e.layer, nil
+		}
+		return build()
+	}
+	e := &sharedLayer{done: make(chan struct{})}
+	s.m[key] = e
+	s.mu.Unlock()
+	e.layer, e.err = build()
+	if e.err != nil {
+		s.mu.Lock()
+		delete(s.m, key)
+		s.mu.Unlock()
+	}
+	close(e.done)
+	return e.layer, e.err
+}
+
+// Written is how many layers s holds.
+func (s *Shared) Written() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.m)
 }
 
 // BuildAll writes the layers of a plan in parallel (at most GOMAXPROCS at a time, biggest

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -269,4 +271,57 @@ func TestCacheKeyNamesCompressor(t *testing.T) {
 	assert.Contains(t, h, "compression=gzip")
 	opts.Level = 2
 	assert.NotEqual(t, h, keyHeader(opts), "the level is in the key")
+}
+
+// TestShared: a layer asked for twice with one Shared is written once, with or without a cache
+// (asked again with a cancelled context, it reads no store path), and concurrent callers
+// of one key wait for the first.
+func TestShared(t *testing.T) {
+	tree := nixBuild(t, "tree")
+	g := graphOf(t, tree)
+	plan, err := layering.New(g, 100)
+	require.NoError(t, err)
+	cache, err := NewCache(t.TempDir())
+	require.NoError(t, err)
+	for name, c := range map[string]*Cache{"no cache": nil, "cache": cache} {
+		t.Run(name, func(t *testing.T) {
+			opts := Options{Cache: c, NarHashes: g.NarHashes(), Shared: &Shared{}}
+			first, err := BuildAll(context.Background(), plan, opts, nil)
+			require.NoError(t, err)
+			require.Equal(t, len(plan.Layers), opts.Shared.Written())
+			done, cancel := context.WithCancel(context.Background())
+			cancel()
+			for i, pl := range plan.Layers {
+				again, err := FromStorePaths(done, pl.Paths, opts)
+				require.NoError(t, err, "the layer comes from Shared")
+				assert.Equal(t, digests(t, first)[i], digests(t, []v1.Layer{again})[0])
+				readLayer(t, again)
+			}
+			// Without it, the same request reads the store (and fails on the cancelled context).
+			_, err = FromStorePaths(done, plan.Layers[0].Paths, Options{NarHashes: g.NarHashes(), Shared: &Shared{}})
+			require.ErrorIs(t, err, context.Canceled)
+			_, err = FromStorePaths(context.Background(), []string{tree}, Options{Shared: &Shared{}})
+			require.ErrorContains(t, err, "needs the NAR hash")
+		})
+	}
+
+	var s Shared
+	var calls atomic.Int32
+	release := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := s.do("k", func() (v1.Layer, error) { calls.Add(1); <-release; return nil, nil })
+			assert.NoError(t, err)
+		}()
+	}
+	close(release)
+	wg.Wait()
+	assert.Equal(t, int32(1), calls.Load(), "one write for four callers")
+	_, err = s.do("bad", func() (v1.Layer, error) { return nil, context.Canceled })
+	require.Error(t, err)
+	_, err = s.do("bad", func() (v1.Layer, error) { calls.Add(1); return nil, nil })
+	require.NoError(t, err, "a failed write is not remembered")
 }
