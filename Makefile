@@ -24,9 +24,10 @@ test-short:
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
 
-# imagegen on the FFmpeg closure fixture: full build, rebuild, crane append, tar+sha256+gzip bound.
+# imagegen on the FFmpeg closure fixture: cold build vs the Go floor, rebuild, crane append, tar+sha256+gzip
+# bound; warm vs cold push with the default cache; CPU of two arches sharing every path vs one.
 bench-imagegen:
-	$(GO) test -run '^$$' -bench BenchmarkImagegenFFmpeg -benchtime 1x -v ./internal/imagegen/layer/
+	$(GO) test -run '^$$' -bench 'BenchmarkImagegen(FFmpeg|Cache)$$' -benchtime 1x -v ./internal/imagegen/layer/ ./internal/imagegen/build/
 
 # The digest of a fixed test image (inputs: testdata + Nix only), to compare two machines. Fails
 # when it differs from internal/imagegen/build/testdata/fixed-image.golden.json (update: add -update).

@@ -1,7 +1,6 @@
 package layer
 
 import (
-	"bufio"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
@@ -157,7 +156,8 @@ func (c *Cache) getOrBuild(key string, write func(io.Writer) error, opts Options
 		return nil, fmt.Errorf("write layer cache: %w", err)
 	}
 	defer os.Remove(tmp.Name()) // no-op after the rename
-	bw := bufio.NewWriterSize(tmp, 1<<20)
+	bw := newBuffer(tmp)
+	defer putBuffer(bw)
 	res, err := writeLayer(bw, write, opts)
 	if err == nil {
 		err = bw.Flush()
