@@ -74,6 +74,14 @@ func TestBadInput(t *testing.T) {
 	closed := l.Addr().String()
 	l.Close()
 
+	cyclic := filepath.Join(dir, "cyclic.json")
+	a, b := "/nix/store/0123456789abcdfghijklmnpqrsvwxyz-a", "/nix/store/zyxwvsrqpnmlkjihgfdcba9876543210-b"
+	if err := os.WriteFile(cyclic, []byte(`[{"path":"`+a+`","narHash":"sha256-+g5V+w+BPtGmkpmDes6ayB1iSGRg9lrJXGBbme/0BwU=","narSize":1,"references":["`+b+`"]},
+		{"path":"`+b+`","narHash":"sha256-+g5V+w+BPtGmkpmDes6ayB1iSGRg9lrJXGBbme/0BwU=","narSize":1,"references":["`+a+`"]}]`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	flake := badFlake(t)
+
 	out := t.TempDir() // must stay empty
 	base := []string{"build", "--name", "fixed", "--entrypoint", "/bin/imagegen-fixed"}
 	for _, tc := range []struct {
@@ -97,6 +105,18 @@ func TestBadInput(t *testing.T) {
 		{"no output", append(base, "--root", root), "no --output"},
 		{"unknown output", append(base, "--root", root, "-o", "tarball:"+out+"/x"), "unknown output"},
 		{"bad closure file", append(base, "--closure", "amd64="+badJSON, "-o", "oci:"+out+"/x"), "bad.json"},
+		{"cyclic closure", append(base, "--closure", "amd64="+cyclic, "-o", "oci:"+out+"/x"), "closure has a reference cycle " + a + " → " + b + " → " + a},
+		{"wrong-arch closure", append(base, "--arch", "arm64", "--root", "arm64="+root, "-o", "oci:"+out+"/x"),
+			"the arm64 closure holds " + root + "/bin/imagegen-fixed, an ELF program or library for x86-64 (amd64)"},
+		{"missing entrypoint", []string{"build", "--name", "fixed", "--entrypoint", `["/bin/alsonothere"]`, "--root", root, "-o", "oci:" + out + "/x"},
+			"entrypoint program /bin/alsonothere does not exist in the amd64 image"},
+		{"missing healthcheck program", append(base, "--healthcheck", `["CMD","/bin/nohealth","check"]`, "--root", root, "-o", "oci:"+out+"/x"),
+			"healthcheck program /bin/nohealth does not exist in the amd64 image"},
+		{"entrypoint not a program", []string{"build", "--name", "fixed", "--entrypoint", `["` + root + `/share/imagegen-fixed/data.json"]`, "--root", root, "-o", "oci:" + out + "/x"},
+			"is not executable by uid 65534"},
+		{"nix: no such attribute", append(base, "--root", flake+"#nope", "-o", "oci:"+out+"/x"), "does not provide attribute 'packages.x86_64-linux.nope'"},
+		{"nix: evaluation error", append(base, "--root", flake+"#undef", "-o", "oci:"+out+"/x"), "error: attribute 'missingAttr' missing at "},
+		{"nix: build failure", append(base, "--root", flake+"#bad", "-o", "oci:"+out+"/x"), "failed with exit code 3; last 1 log lines: > this build fails on purpose"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := run(t, tc.args...)
@@ -111,6 +131,23 @@ func TestBadInput(t *testing.T) {
 			}
 		})
 	}
+}
+
+// badFlake writes a flake whose packages fail: a missing attribute (evaluation) and a builder
+// that exits 3 (build); it returns "path:DIR".
+func badFlake(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	flake := `{ outputs = { self }: {
+  packages.x86_64-linux.undef = builtins.derivation { name = "u"; system = "x86_64-linux"; builder = "/bin/sh"; args = [ ({ }).missingAttr ]; };
+  packages.x86_64-linux.bad = builtins.derivation { name = "bad-` + filepath.Base(dir) + `"; system = "x86_64-linux"; builder = "/bin/sh";
+    args = [ "-c" "echo this build fails on purpose >&2; exit 3" ]; };
+}; }
+`
+	if err := os.WriteFile(filepath.Join(dir, "flake.nix"), []byte(flake), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return "path:" + dir
 }
 
 func TestPlanAndInspect(t *testing.T) {

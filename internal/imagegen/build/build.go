@@ -135,6 +135,10 @@ func Build(ctx context.Context, s *spec.Spec, o Options) (*Result, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
+	graphs, err := Check(ctx, s, o.NixBin)
+	if err != nil {
+		return nil, err
+	}
 	var cache *layer.Cache
 	if o.CacheDir != "" {
 		c, err := layer.NewCache(o.CacheDir)
@@ -148,7 +152,7 @@ func Build(ctx context.Context, s *spec.Spec, o Options) (*Result, error) {
 	// A layer that several arches hold (the same store paths) is written once per build.
 	shared := &layer.Shared{}
 	for _, arch := range s.Arches {
-		a, err := buildArch(ctx, s, arch, cache, shared, o)
+		a, err := buildArch(ctx, s, arch, graphs[arch], cache, shared, o)
 		if err != nil {
 			return nil, err
 		}
@@ -163,11 +167,7 @@ func Build(ctx context.Context, s *spec.Spec, o Options) (*Result, error) {
 	return res, nil
 }
 
-func buildArch(ctx context.Context, s *spec.Spec, arch string, cache *layer.Cache, shared *layer.Shared, o Options) (*Arch, error) {
-	g, err := Closure(ctx, s, arch, o.NixBin)
-	if err != nil {
-		return nil, err
-	}
+func buildArch(ctx context.Context, s *spec.Spec, arch string, g *closure.Graph, cache *layer.Cache, shared *layer.Shared, o Options) (*Arch, error) {
 	plan, err := Plan(g, s)
 	if err != nil {
 		return nil, err

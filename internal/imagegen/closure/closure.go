@@ -5,6 +5,7 @@ package closure
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -35,6 +36,15 @@ type Graph struct {
 // and every root is present. Duplicates must agree. Errors name the offending path.
 func New(roots []string, paths []*StorePath) (*Graph, error) {
 	if len(roots) == 0 {
+		refs := map[string][]string{}
+		for _, p := range paths {
+			if p != nil {
+				refs[p.Path] = p.References
+			}
+		}
+		if cycle := findCycle(refs); cycle != nil { // every path is referenced: no top
+			return nil, cycleError(cycle)
+		}
 		return nil, fmt.Errorf("closure has no roots: name at least one store path")
 	}
 	if err := checkStorePath(path.Dir(roots[0]), roots[0]); err != nil {
@@ -74,6 +84,13 @@ func New(roots []string, paths []*StorePath) (*Graph, error) {
 			}
 		}
 	}
+	refs := make(map[string][]string, len(g.Paths))
+	for p, sp := range g.Paths {
+		refs[p] = sp.References
+	}
+	if cycle := findCycle(refs); cycle != nil {
+		return nil, cycleError(cycle)
+	}
 	seen := map[string]bool{}
 	for _, r := range roots {
 		if err := checkStorePath(storeDir, r); err != nil {
@@ -89,6 +106,53 @@ func New(roots []string, paths []*StorePath) (*Graph, error) {
 	}
 	slices.Sort(g.Roots)
 	return g, nil
+}
+
+func cycleError(cycle []string) error {
+	return fmt.Errorf("closure has a reference cycle %s: a Nix store closure cannot have one (the closure file is corrupt or was edited)",
+		strings.Join(cycle, " → "))
+}
+
+// findCycle returns a reference cycle (its first path repeated at the end), or nil. A path
+// referencing itself is normal (a store path may contain its own path) and no cycle.
+func findCycle(refs map[string][]string) []string {
+	const (
+		unseen = iota
+		active
+		done
+	)
+	state := make(map[string]int, len(refs))
+	var stack []string
+	var found []string
+	var visit func(p string) bool
+	visit = func(p string) bool {
+		state[p] = active
+		stack = append(stack, p)
+		for _, r := range refs[p] {
+			if r == p {
+				continue
+			}
+			switch state[r] {
+			case active:
+				i := slices.Index(stack, r)
+				found = append(slices.Clone(stack[i:]), r)
+				return true
+			case unseen:
+				if visit(r) {
+					return true
+				}
+			}
+		}
+		stack = stack[:len(stack)-1]
+		state[p] = done
+		return false
+	}
+	for _, p := range slices.Sorted(maps.Keys(refs)) {
+		if state[p] == unseen && visit(p) {
+			return found
+		}
+	}
+	return nil
 }
 
 // checkStorePath checks that p is a store path directly under storeDir: "<dir>/<hash>-<name>".

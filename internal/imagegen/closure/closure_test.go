@@ -206,6 +206,10 @@ func TestNewValidates(t *testing.T) {
 		{"unclean", []string{libPath}, []*StorePath{sp(libPath), sp("/nix/store/../etc")}, "not a clean absolute"},
 		{"relative", []string{"nix/store/x"}, []*StorePath{sp(libPath)}, "not a clean absolute"},
 		{"conflicting duplicate", []string{basePath}, []*StorePath{sp(basePath), {Path: basePath, NarHash: libSRI, NarSize: 2}}, "listed twice"},
+		{"cycle", []string{libPath}, []*StorePath{sp(libPath, basePath), sp(basePath, libPath)},
+			"closure has a reference cycle " + basePath + " → " + libPath + " → " + basePath},
+		{"longer cycle", []string{appPath}, []*StorePath{sp(appPath, libPath), sp(libPath, basePath, libPath), sp(basePath, appPath)},
+			"closure has a reference cycle " + basePath + " → " + appPath + " → " + libPath + " → " + basePath},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -296,4 +300,20 @@ func TestFromNix(t *testing.T) {
 	_, err = FromNix(ctx, nix, []string{"/nix/store/00000000000000000000000000000000-missing"})
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), "\n")
+}
+
+// TestNixError: Nix's own message reaches the user, not the "(use '--show-trace' …)" hint or
+// the last log line alone (stderr of Nix 2.8, captured).
+func TestNixError(t *testing.T) {
+	for _, tc := range []struct{ stderr, want string }{
+		{"error: flake 'path:/tmp/f' does not provide attribute 'packages.x86_64-linux.nope', 'legacyPackages.x86_64-linux.nope' or 'nope'\n",
+			"error: flake 'path:/tmp/f' does not provide attribute 'packages.x86_64-linux.nope', 'legacyPackages.x86_64-linux.nope' or 'nope'"},
+		{"warning: Git tree '/src' is dirty\nerror: undefined variable 'undefinedThing'\n\n       at /nix/store/l3az-source/flake.nix:1:144:\n\n            1| { outputs = …\n             |   ^\n(use '--show-trace' to show detailed location information)\n",
+			"error: undefined variable 'undefinedThing' at /nix/store/l3az-source/flake.nix:1:144:"},
+		{"building '/nix/store/m36a-bad.drv'...\nerror: builder for '/nix/store/m36a-bad.drv' failed with exit code 3;\n       last 1 log lines:\n       > this build fails on purpose\n       For full logs, run 'nix log /nix/store/m36a-bad.drv'.\n",
+			"error: builder for '/nix/store/m36a-bad.drv' failed with exit code 3; last 1 log lines: > this build fails on purpose For full logs, run 'nix log /nix/store/m36a-bad.drv'."},
+		{"\x1b[31;1merror:\x1b[0m path '/nix/store/x' is not valid\n", "error: path '/nix/store/x' is not valid"},
+	} {
+		assert.Equal(t, tc.want, nixError(tc.stderr))
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -87,6 +88,31 @@ func topStorePath(p string) string {
 	return DefaultStoreDir + "/" + name
 }
 
+// nixError keeps what Nix says went wrong, from its first "error:" on: the message, the
+// "at FILE:LINE:COL" position, a failed builder's last log lines. It drops the source excerpt,
+// blank lines and the "(use '--show-trace' …)" hint, and joins the rest into one line.
+func nixError(stderr string) string {
+	lines := strings.Split(ansi.ReplaceAllString(stderr, ""), "\n")
+	start := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, "error:") })
+	if start < 0 {
+		start = 0
+	}
+	var keep []string
+	for _, l := range lines[start:] {
+		l = strings.TrimSpace(l)
+		if l == "" || excerpt.MatchString(l) || strings.HasPrefix(l, "(use '--show-trace'") || strings.HasPrefix(l, "warning:") {
+			continue
+		}
+		keep = append(keep, l)
+	}
+	return strings.Join(keep, " ")
+}
+
+var (
+	ansi    = regexp.MustCompile(`\x1b\[[0-9;]*[A-Za-z]`)
+	excerpt = regexp.MustCompile(`^\d*\|`)
+)
+
 func runNix(ctx context.Context, nixBin string, args ...string) ([]byte, error) {
 	full := append([]string{"--extra-experimental-features", "nix-command flakes"}, args...)
 	cmd := exec.CommandContext(ctx, nixBin, full...)
@@ -94,11 +120,7 @@ func runNix(ctx context.Context, nixBin string, args ...string) ([]byte, error) 
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		if i := strings.LastIndexByte(msg, '\n'); i >= 0 {
-			msg = strings.TrimSpace(msg[i+1:])
-		}
-		return nil, fmt.Errorf("%s %s: %w: %s", nixBin, strings.Join(args[:min(len(args), 3)], " "), err, msg)
+		return nil, fmt.Errorf("%s %s: %w: %s", nixBin, strings.Join(args[:min(len(args), 3)], " "), err, nixError(stderr.String()))
 	}
 	return out, nil
 }

@@ -106,12 +106,21 @@ func FFmpegClosure(t testing.TB) string {
 	return strings.TrimSpace(string(out))
 }
 
-// FixedClosure is a closure whose bytes depend on nothing but this repository's testdata and
-// the Nix version: its image digest can be compared between machines.
+// FixedClosure is a closure whose bytes depend on nothing but this repository's testdata, the
+// HelloELF program and the Nix version: its image digest can be compared between machines. Its
+// program /bin/imagegen-fixed (amd64) prints testdata/fixed/hello.txt.
 func FixedClosure(t testing.TB) string {
 	t.Helper()
 	dir := filepath.Join(RepoRoot(t), "internal", "imagegen", "imagegentest", "testdata", "fixed")
-	return StoreClosure(t, filepath.Join(dir, "hello.txt"), "imagegen-fixed", dir)
+	msg, err := os.ReadFile(filepath.Join(dir, "hello.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "imagegen-fixed-hello")
+	if err := os.WriteFile(bin, HelloELF(string(msg)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return StoreClosure(t, bin, "imagegen-fixed", dir)
 }
 
 // Flake writes a flake whose default package is the fixed closure under another name (pure
