@@ -61,7 +61,10 @@ func TestKoBuildOnImagegenBase(t *testing.T) {
 	run(t, repo, []string{"CGO_ENABLED=0"}, goBin, "build", "-o", imagegen, "./cmd/imagegen")
 	reg := testenv.Registry(t)
 	base := reg + "/" + want.Name + ":latest"
+	// The arm64 stand-in has no FFmpeg, so imagegen would refuse the spec's /bin/ffmpeg
+	// entrypoint for it: start the base with ko's program (a derivedPrograms entry), as ko will.
 	run(t, repo, []string{"XDG_CACHE_HOME=" + t.TempDir()}, imagegen, "build", "-q", "--spec", specFile, "--arch", "amd64,arm64",
+		"--entrypoint", `["/ko-app/`+app+`"]`,
 		"--root", "amd64="+amd64Root, "--root", "arm64="+arm64Root, "--output", "registry:"+base)
 
 	// ko, with .ko.yaml from the repository root and the base from the environment.

@@ -2,6 +2,7 @@ package build
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/imagegen/closure"
@@ -12,7 +13,8 @@ import (
 // Check reads the closure of every arch and checks what would make a useless image, before
 // any layer is built: the closure is a valid, acyclic graph that fits the layer cap, its ELF
 // programs and libraries are for the arch, and the entrypoint (or cmd) and healthcheck
-// programs exist in the image and can run there. It returns the closures for the build.
+// programs exist in the image and can run there (except the spec's derivedPrograms, which an
+// image built on this one adds). It returns the closures for the build.
 func Check(ctx context.Context, s *spec.Spec, nixBin string) (map[string]*closure.Graph, error) {
 	graphs := map[string]*closure.Graph{}
 	for _, arch := range s.Arches {
@@ -35,12 +37,12 @@ func Check(ctx context.Context, s *spec.Spec, nixBin string) (map[string]*closur
 		if len(argv) == 0 {
 			what, argv = "cmd", s.Cmd
 		}
-		if len(argv) > 0 {
+		if len(argv) > 0 && !slices.Contains(s.DerivedPrograms, argv[0]) {
 			if err := im.Program(what, argv[0]); err != nil {
 				return nil, err
 			}
 		}
-		if h := s.Healthcheck; h != nil && len(h.Test) > 1 && h.Test[0] == "CMD" {
+		if h := s.Healthcheck; h != nil && len(h.Test) > 1 && h.Test[0] == "CMD" && !slices.Contains(s.DerivedPrograms, h.Test[1]) {
 			if err := im.Program("healthcheck", h.Test[1]); err != nil {
 				return nil, err
 			}

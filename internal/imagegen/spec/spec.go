@@ -101,10 +101,13 @@ type Spec struct {
 	Env          []string          `json:"env,omitempty"`
 	ExposedPorts []string          `json:"exposedPorts,omitempty"`
 	Healthcheck  *Healthcheck      `json:"healthcheck,omitempty"`
-	Labels       map[string]string `json:"labels,omitempty"`
-	User         User              `json:"user"`
-	WorkingDir   string            `json:"workingDir,omitempty"`
-	MaxLayers    int               `json:"maxLayers,omitempty"`
+	// DerivedPrograms are programs the entrypoint or healthcheck names that an image built on
+	// this base adds (ko puts its binary at /ko-app/NAME): build does not look for them.
+	DerivedPrograms []string          `json:"derivedPrograms,omitempty"`
+	Labels          map[string]string `json:"labels,omitempty"`
+	User            User              `json:"user"`
+	WorkingDir      string            `json:"workingDir,omitempty"`
+	MaxLayers       int               `json:"maxLayers,omitempty"`
 	// Compression is "gzip" (default) or "zstd".
 	Compression string `json:"compression,omitempty"`
 	// Created is the image creation time (from SOURCE_DATE_EPOCH); never read from the file.

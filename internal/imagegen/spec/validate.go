@@ -82,6 +82,11 @@ func (s *Spec) Validate(storeDir string) error {
 	if err := s.Healthcheck.validate(); err != nil {
 		return err
 	}
+	for _, p := range s.DerivedPrograms {
+		if !filepath.IsAbs(p) {
+			return fmt.Errorf("derivedPrograms entry %q must be an absolute path in the image (e.g. /ko-app/NAME)", p)
+		}
+	}
 	for k := range s.Labels {
 		if k == "" {
 			return errors.New("a label has an empty key")
