@@ -49,10 +49,11 @@ rootfs_arch() { dpkg --print-architecture; }
 # rootfs_cache_file SUITE prints the cache tarball's path for SUITE on this architecture.
 rootfs_cache_file() { echo "$ROOTFS_CACHE/rootfs-$1-$(rootfs_arch).tar"; }
 
-# rootfs__apt_conf DIR copies the host's apt.conf.d files that set Acquire:: options (validity checks, proxies)
-# into the root, and points the root's sources at the host's mirror for SUITE.
+# rootfs__apt_conf DIR SUITE MIRROR copies the host's apt.conf.d files that set Acquire:: options (validity checks,
+# proxies) into the root. For the host's own suite it copies the host's source lists as they are (updates and
+# security included, so the root installs the same versions); for another suite it writes one entry for SUITE.
 rootfs__apt_conf() {
-  local dir=$1 suite=$2 mirror=$3 f
+  local dir=$1 suite=$2 mirror=$3 f host_suite
   mkdir -p "$dir/etc/apt/apt.conf.d" "$dir/etc/apt/sources.list.d"
   for f in /etc/apt/apt.conf.d/*; do
     [ -f "$f" ] || continue
@@ -60,9 +61,29 @@ rootfs__apt_conf() {
       cp -- "$f" "$dir/etc/apt/apt.conf.d/"
     fi
   done
-  rm -f "$dir/etc/apt/sources.list"
+  rm -f "$dir/etc/apt/sources.list" "$dir/etc/apt/sources.list.d/"*
+  host_suite=$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")
+  if [ "$suite" = "$host_suite" ]; then
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list; do
+      [ -f "$f" ] && cp -- "$f" "$dir$f"
+    done
+    return 0
+  fi
   printf 'Types: deb\nURIs: %s\nSuites: %s\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
     "$mirror" "$suite" >"$dir/etc/apt/sources.list.d/debian.sources"
+}
+
+# rootfs__machine DIR gives the root what every machine of this kind has outside apt: name resolution
+# (/etc/resolv.conf, a loopback /etc/hosts) and the machine's own CA certificates (a network that intercepts TLS
+# is trusted through /usr/local/share/ca-certificates; Debian's ca-certificates adds them when it is installed).
+rootfs__machine() {
+  local dir=$1
+  cp -L /etc/resolv.conf "$dir/etc/resolv.conf" 2>/dev/null || true
+  [ -s "$dir/etc/hosts" ] || printf '127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n' >"$dir/etc/hosts"
+  if [ -d /usr/local/share/ca-certificates ]; then
+    mkdir -p "$dir/usr/local/share/ca-certificates"
+    cp -a /usr/local/share/ca-certificates/. "$dir/usr/local/share/ca-certificates/"
+  fi
 }
 
 # rootfs_create SUITE DIR makes a minimal Debian SUITE root in DIR (which must not exist or be empty), from the
@@ -107,19 +128,24 @@ rootfs_create() {
   fi
   # Refresh the apt configuration: the host's mirror or options may have changed since the tarball was made.
   rootfs__apt_conf "$dir" "$suite" "$(rootfs_mirror)" || return 1
-  cp -L /etc/resolv.conf "$dir/etc/resolv.conf" 2>/dev/null || true
+  rootfs__machine "$dir"
 }
 
-# rootfs_mount DIR mounts /proc, /sys, /dev, /dev/pts and a tmpfs /run inside the root DIR (skipping any that are
+# rootfs_mount DIR mounts /proc, /sys, /dev, /dev/pts and tmpfs /dev/shm and /run inside the root DIR (skipping any that are
 # mounted already), so that chroot DIR apt-get … works. rootfs_cleanup undoes it.
 rootfs_mount() {
   local dir=${1:?rootfs_mount DIR}
   dir=$(realpath -e "$dir") || { rootfs__say "no root at $1"; return 1; }
   rootfs__mounted "$dir/proc" || mount -t proc proc "$dir/proc" || return 1
   rootfs__mounted "$dir/sys" || mount -t sysfs sysfs "$dir/sys" || return 1
-  rootfs__mounted "$dir/dev" || mount --bind /dev "$dir/dev" || return 1
+  if ! rootfs__mounted "$dir/dev"; then
+    mount --bind /dev "$dir/dev" || return 1
+    # Where / is shared (systemd), what is mounted below the bind would show up in the host's /dev too.
+    mount --make-private "$dir/dev" || return 1
+  fi
   rootfs__mounted "$dir/dev/pts" || mount -t devpts -o newinstance,ptmxmode=0666 devpts "$dir/dev/pts" || return 1
-  mkdir -p "$dir/run"
+  mkdir -p "$dir/dev/shm" "$dir/run"
+  rootfs__mounted "$dir/dev/shm" || mount -t tmpfs -o mode=1777 tmpfs "$dir/dev/shm" || return 1
   rootfs__mounted "$dir/run" || mount -t tmpfs tmpfs "$dir/run" || return 1
 }
 
