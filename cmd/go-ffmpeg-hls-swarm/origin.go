@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/origin"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/profiles"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/loadtest"
 )
 
 // originFlags are the flags origin and origin render share.
@@ -92,7 +94,7 @@ ORIGIN_PORT, ORIGIN_LISTEN, ORIGIN_DIR, …); a flag on the command line wins.`,
 			defer stop()
 			plan, err := origin.Prepare(ctx, c)
 			if err != nil {
-				return err
+				return originError(err)
 			}
 			return origin.Run(ctx, plan)
 		},
@@ -134,7 +136,7 @@ for programs (Nix, scripts); text is for people.`,
 			}
 			plan, err := origin.Resolve(cmdContext(cmd), c)
 			if err != nil {
-				return err
+				return originError(err)
 			}
 			r, err := origin.Render(plan, f.dir, prefix)
 			if err != nil {
@@ -156,6 +158,16 @@ for programs (Nix, scripts); text is for people.`,
 	cmd.Flags().StringVar(&prefix, "prefix", "/dev/shm/go-ffmpeg-hls-swarm/nginx", "nginx prefix to render for")
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
+}
+
+// originError gives an error about this machine (no ffmpeg, port taken) the swarm's preflight
+// exit code, 3; the rest stay usage errors (2).
+func originError(err error) error {
+	var nr *origin.NotReadyError
+	if errors.As(err, &nr) {
+		return &loadtest.Error{Code: loadtest.ExitPreflight, Err: err}
+	}
+	return err
 }
 
 // originEnv fills every flag not given on the command line from ORIGIN_<FLAG> (upper case,

@@ -71,23 +71,28 @@ func TestOriginErrorsAreOneLine(t *testing.T) {
 		name string
 		args []string
 		want string
+		code int // 2: the flags are wrong; 3: this machine is not ready (as the swarm's preflight)
 	}{
-		{"port in use", []string{"origin", "--nginx", nginx, "--port", busyPort}, "port " + busyPort + " on 127.0.0.1 is in use"},
-		{"missing ffmpeg", []string{"origin", "--nginx", nginx, "--port", free, "--ffmpeg", "/nonexistent/ffmpeg"}, "ffmpeg not found (/nonexistent/ffmpeg)"},
-		{"missing nginx", []string{"origin", "--port", free, "--nginx", "/nonexistent/nginx"}, "nginx not found (/nonexistent/nginx)"},
-		{"nginx not on PATH", []string{"origin", "--port", free, "--nginx", "no-such-nginx"}, "nginx not found (no-such-nginx)"},
-		{"unknown profile", []string{"origin", "--profile", "nope", "--port", free}, `unknown origin profile "nope": valid profiles are default, low-latency, 4k-abr`},
-		{"render unknown profile", []string{"origin", "render", "--profile", "nope"}, `unknown origin profile "nope"`},
-		{"render bad format", []string{"origin", "render", "--format", "yaml"}, `--format "yaml" is not text or json`},
-		{"bad size", []string{"origin", "--size", "big", "--port", free}, `--size "big" is not WIDTHxHEIGHT`},
-		{"bad listen", []string{"origin", "--nginx", nginx, "--listen", "localhost", "--port", free}, `listen address "localhost" is not an IP address`},
+		{"port in use", []string{"origin", "--nginx", nginx, "--port", busyPort}, "port " + busyPort + " on 127.0.0.1 is in use", 3},
+		{"missing ffmpeg", []string{"origin", "--nginx", nginx, "--port", free, "--ffmpeg", "/nonexistent/ffmpeg"}, "ffmpeg not found (/nonexistent/ffmpeg)", 3},
+		{"missing nginx", []string{"origin", "--port", free, "--nginx", "/nonexistent/nginx"}, "nginx not found (/nonexistent/nginx)", 3},
+		{"nginx not on PATH", []string{"origin", "--port", free, "--nginx", "no-such-nginx"}, "nginx not found (no-such-nginx)", 3},
+		{"unknown profile", []string{"origin", "--profile", "nope", "--port", free}, `unknown origin profile "nope": valid profiles are default, low-latency, 4k-abr`, 2},
+		{"render unknown profile", []string{"origin", "render", "--profile", "nope"}, `unknown origin profile "nope"`, 2},
+		{"render bad format", []string{"origin", "render", "--format", "yaml"}, `--format "yaml" is not text or json`, 2},
+		{"bad size", []string{"origin", "--size", "big", "--port", free}, `--size "big" is not WIDTHxHEIGHT`, 2},
+		{"negative fps", []string{"origin", "--fps", "-5", "--port", free}, "fps -5 is outside 1..120", 2},
+		{"render negative fps", []string{"origin", "render", "--fps", "-5"}, "fps -5 is outside 1..120", 2},
+		{"render negative segment", []string{"origin", "render", "--segment-seconds", "-1"}, "segmentSeconds -1 is below 1", 2},
+		{"render missing ffmpeg", []string{"origin", "render", "--ffmpeg", "/nonexistent/ffmpeg"}, "ffmpeg not found (/nonexistent/ffmpeg)", 3},
+		{"bad listen", []string{"origin", "--nginx", nginx, "--listen", "localhost", "--port", free}, `listen address "localhost" is not an IP address`, 2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			start := time.Now()
 			stdout, stderr, code := originRun(t, bin, tc.args...)
-			if code == 0 {
-				t.Fatalf("exit 0, want non-zero; stderr %q", stderr)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d; stderr %q", code, tc.code, stderr)
 			}
 			if stdout != "" {
 				t.Errorf("stdout %q, want nothing", stdout)
@@ -119,6 +124,20 @@ func TestOriginRender(t *testing.T) {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("render output lacks %q", want)
 		}
+	}
+
+	// Scaled down, each rung is named after its real height (stream_360p.m3u8, not stream_2160p.m3u8).
+	stdout, stderr, code = originRun(t, bin, "origin", "render", "--profile", "4k-abr", "--size", "640x360")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"scale=640:360[v0]", "scale=320:180[v1]", "'v:0,a:0,name:360p v:1,a:1,name:180p v:2,a:2,name:120p v:3,a:3,name:80p v:4,a:4,name:60p'"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("render --size 640x360 output lacks %q", want)
+		}
+	}
+	if strings.Contains(stdout, "2160p") || strings.Contains(stdout, "1080p") {
+		t.Errorf("render --size 640x360 still names a rung after its profiled size:\n%s", stdout)
 	}
 
 	stdout, stderr, code = originRun(t, bin, "origin", "render", "--profile", "low-latency", "--format", "json", "--dir", "/srv/hls")

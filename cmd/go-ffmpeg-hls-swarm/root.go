@@ -104,7 +104,7 @@ func execute(root *cobra.Command, args []string) int {
 		fmt.Fprintln(os.Stderr, "go-ffmpeg-hls-swarm:", strings.ReplaceAll(le.Err.Error(), "\n", "; "))
 		return le.Code
 	}
-	fmt.Fprintf(os.Stderr, "go-ffmpeg-hls-swarm: %v (see --help)\n", err)
+	fmt.Fprintf(os.Stderr, "go-ffmpeg-hls-swarm: %v (see --help)\n", config.FlagError(err))
 	return loadtest.ExitUsage
 }
 

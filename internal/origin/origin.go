@@ -21,6 +21,7 @@ import (
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/origin/ffmpegargs"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/origin/nginxconf"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/origin/progress"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/proc"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/profiles"
 )
 
@@ -124,11 +125,11 @@ func Start(ctx context.Context, p *Plan) (o *Origin, err error) {
 	o.wg.Add(2)
 	go func() {
 		defer o.wg.Done()
-		supervise(runCtx, o.log, "ffmpeg", defaultBackoff, o.runFFmpeg)
+		supervise(runCtx, o.log, "ffmpeg", newBackoff(), o.runFFmpeg)
 	}()
 	go func() {
 		defer o.wg.Done()
-		supervise(runCtx, o.log, "nginx", defaultBackoff, func(ctx context.Context) error {
+		supervise(runCtx, o.log, "nginx", newBackoff(), func(ctx context.Context) error {
 			return o.runNginx(ctx, prefix, confPath)
 		})
 	}()
@@ -164,9 +165,9 @@ func (o *Origin) runFFmpeg(ctx context.Context) error {
 		return fmt.Errorf("progress pipe: %w", err)
 	}
 	defer pr.Close()
-	cmd := command(ctx, o.plan.FFmpegPath, o.plan.FFmpegArgs(o.hlsDir), syscall.SIGKILL, o.log.With("proc", "ffmpeg"))
+	cmd := command(ctx, o.plan.FFmpegPath, o.plan.FFmpegArgs(o.hlsDir), o.log.With("proc", "ffmpeg"))
 	cmd.ExtraFiles = []*os.File{pw}
-	err = cmd.Start()
+	err = proc.Start(cmd, syscall.SIGKILL)
 	pw.Close()
 	if err != nil {
 		return fmt.Errorf("start ffmpeg: %w", err)
@@ -186,8 +187,8 @@ func (o *Origin) runFFmpeg(ctx context.Context) error {
 }
 
 func (o *Origin) runNginx(ctx context.Context, prefix, conf string) error {
-	cmd := command(ctx, o.plan.NginxPath, nginxArgs(prefix, conf), syscall.SIGTERM, o.log.With("proc", "nginx"))
-	if err := cmd.Start(); err != nil {
+	cmd := command(ctx, o.plan.NginxPath, nginxArgs(prefix, conf), o.log.With("proc", "nginx"))
+	if err := proc.Start(cmd, syscall.SIGTERM); err != nil {
 		return fmt.Errorf("start nginx: %w", err)
 	}
 	o.nginx.Store(int64(cmd.Process.Pid))

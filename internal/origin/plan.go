@@ -48,7 +48,8 @@ type Plan struct {
 }
 
 // Prepare checks everything that can be checked before anything starts: the overrides, both
-// programs and what FFmpeg can do, and that the port is free. Its errors are one line each.
+// programs and what FFmpeg can do, and that the port is free. Its errors are one line each;
+// those about the machine rather than the settings are a *NotReadyError.
 func Prepare(ctx context.Context, c Config) (*Plan, error) {
 	p, err := Resolve(ctx, c)
 	if err != nil {
@@ -56,13 +57,21 @@ func Prepare(ctx context.Context, c Config) (*Plan, error) {
 	}
 	if p.Port == 0 {
 		if p.Port, err = freePort(p.Listen); err != nil {
-			return nil, err
+			return nil, &NotReadyError{err}
 		}
 	} else if err := portFree(p.Listen, p.Port); err != nil {
-		return nil, err
+		return nil, &NotReadyError{err}
 	}
 	return p, nil
 }
+
+// NotReadyError is an error of Prepare or Resolve about this machine rather than the settings: a
+// program missing or unusable, the port taken. The command line exits 3 for it (2 for the
+// settings), as the swarm does for its preflight.
+type NotReadyError struct{ Err error }
+
+func (e *NotReadyError) Error() string { return e.Err.Error() }
+func (e *NotReadyError) Unwrap() error { return e.Err }
 
 // Resolve is Prepare without the port check (for rendering the configuration only).
 func Resolve(ctx context.Context, c Config) (*Plan, error) {
@@ -76,26 +85,26 @@ func Resolve(ctx context.Context, c Config) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	ff, err := findProgram(c.FFmpeg, "ffmpeg", "--ffmpeg")
-	if err != nil {
-		return nil, err
-	}
-	ng, err := findProgram(c.Nginx, "nginx", "--nginx")
-	if err != nil {
-		return nil, err
-	}
-	caps, err := ffmpegargs.Detect(ctx, ff)
-	if err != nil {
-		return nil, fmt.Errorf("%s does not run as FFmpeg (%v): pass a working FFmpeg with --ffmpeg", ff, err)
-	}
-	if m := caps.Missing(); len(m) > 0 {
-		return nil, fmt.Errorf("%s lacks %s: install a full FFmpeg build (Debian's ffmpeg package has them)", ff, strings.Join(m, ", "))
-	}
 	if c.Port < 0 || c.Port > 65535 {
 		return nil, fmt.Errorf("port %d is outside 0..65535: choose another with --port", c.Port)
 	}
 	if net.ParseIP(c.Listen) == nil {
 		return nil, fmt.Errorf("listen address %q is not an IP address: use 127.0.0.1, 0.0.0.0 or ::1", c.Listen)
+	}
+	ff, err := findProgram(c.FFmpeg, "ffmpeg", "--ffmpeg")
+	if err != nil {
+		return nil, &NotReadyError{err}
+	}
+	ng, err := findProgram(c.Nginx, "nginx", "--nginx")
+	if err != nil {
+		return nil, &NotReadyError{err}
+	}
+	caps, err := ffmpegargs.Detect(ctx, ff)
+	if err != nil {
+		return nil, &NotReadyError{fmt.Errorf("%s does not run as FFmpeg (%v): pass a working FFmpeg with --ffmpeg", ff, err)}
+	}
+	if m := caps.Missing(); len(m) > 0 {
+		return nil, &NotReadyError{fmt.Errorf("%s lacks %s: install a full FFmpeg build (Debian's ffmpeg package has them)", ff, strings.Join(m, ", "))}
 	}
 	return &Plan{Config: c, Profile: p, FFmpegPath: ff, NginxPath: ng, Caps: caps}, nil
 }

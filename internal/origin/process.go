@@ -16,13 +16,12 @@ import (
 // stopGrace is how long a child gets between SIGTERM and SIGKILL.
 const stopGrace = 3 * time.Second
 
-// command builds a child in its own process group that gets SIGTERM (the whole group) when
-// ctx ends, SIGKILL after stopGrace, and deathSignal if this process dies first: SIGKILL for
-// FFmpeg, SIGTERM for nginx, whose master then stops its workers (a SIGKILLed master would
-// leave them serving, orphaned).
-func command(ctx context.Context, path string, args []string, deathSignal syscall.Signal, log *slog.Logger) *exec.Cmd {
+// command builds a child that gets SIGTERM (its whole process group) when ctx ends and SIGKILL
+// after stopGrace. Start it with proc.Start, which gives it its own process group and the signal
+// it gets if this process dies first: SIGKILL for FFmpeg, SIGTERM for nginx, whose master then
+// stops its workers (a SIGKILLed master would leave them serving, orphaned).
+func command(ctx context.Context, path string, args []string, log *slog.Logger) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, path, args...)
-	cmd.SysProcAttr = childAttr(deathSignal)
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
 	cmd.WaitDelay = stopGrace
 	w := &lineLogger{log: log}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/origin/ffmpegargs"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/origin/nginxconf"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/shellquote"
 )
 
 // Rendered is the origin's configuration as text: what `origin render` prints.
@@ -78,22 +79,15 @@ func (r Rendered) Text() string {
 // shellLines prints argv as a shell command, an option and its value per line.
 func shellLines(argv []string) string {
 	var lines []string
-	line := []string{shellQuote(argv[0])}
+	line := []string{shellquote.Word(argv[0])}
 	for i := 1; i < len(argv); i++ {
 		a := argv[i]
 		if strings.HasPrefix(a, "-") && len(line) > 0 {
 			lines = append(lines, strings.Join(line, " "))
 			line = nil
 		}
-		line = append(line, shellQuote(a))
+		line = append(line, shellquote.Word(a))
 	}
 	lines = append(lines, strings.Join(line, " "))
 	return strings.Join(lines, " \\\n  ") + "\n"
-}
-
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=+,@%") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/exec"
@@ -14,42 +15,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/backoff"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/origin/progress"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/profiles"
 )
-
-func TestBackoffDelay(t *testing.T) {
-	b := defaultBackoff
-	tests := []struct {
-		failures int
-		want     time.Duration
-	}{
-		{1, 250 * time.Millisecond},
-		{2, 425 * time.Millisecond},
-		{3, 722500 * time.Microsecond},
-		{7, 6034 * time.Millisecond}, // would be 6.03 s: capped below
-		{50, 5 * time.Second},
-	}
-	for _, tc := range tests {
-		want := min(tc.want, b.Max)
-		got := b.delay(tc.failures)
-		if d := got - want; d < -time.Millisecond || d > time.Millisecond {
-			t.Errorf("delay(%d) = %s, want %s", tc.failures, got, want)
-		}
-		for range 20 {
-			j := b.jittered(tc.failures)
-			if j < time.Duration(float64(got)*0.8)-time.Microsecond || j > time.Duration(float64(got)*1.2)+time.Microsecond {
-				t.Fatalf("jittered(%d) = %s, outside ±20%% of %s", tc.failures, j, got)
-			}
-		}
-	}
-}
 
 func TestSuperviseRestartsUntilCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	calls := 0
-	b := backoff{Base: time.Millisecond, Max: 2 * time.Millisecond, Factor: 2, ResetAfter: time.Hour}
+	b := backoff.New(2*time.Millisecond, rand.New(rand.NewPCG(1, 2)))
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

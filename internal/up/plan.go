@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"strings"
 
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/profiles"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/shellquote"
 )
 
 // Type is how the test origin is deployed.
@@ -169,23 +169,8 @@ func Resolve(set *profiles.Set, req Request, host Host) (Plan, error) {
 // Print writes the plan: profile, type and the underlying command.
 func (p Plan) Print(w io.Writer) error {
 	_, err := fmt.Fprintf(w, "Profile:    %s - %s\nType:       %s - %s\nUnderlying: %s\n",
-		p.Profile.Name, p.Profile.Description, p.Type, p.Type.Describe(), ShellQuote(p.Argv))
+		p.Profile.Name, p.Profile.Description, p.Type, p.Type.Describe(), shellquote.Join(p.Argv))
 	return err
-}
-
-var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_./:=@%+,-][A-Za-z0-9_./:=@%+,#-]*$`)
-
-// ShellQuote renders argv so it can be pasted into a POSIX shell.
-func ShellQuote(argv []string) string {
-	out := make([]string, len(argv))
-	for i, a := range argv {
-		if shellSafe.MatchString(a) {
-			out[i] = a
-		} else {
-			out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-		}
-	}
-	return strings.Join(out, " ")
 }
 
 // portArg finds the origin's --port in args (--port N or --port=N; the last one wins, as in a

@@ -109,22 +109,6 @@ func TestPlanPrint(t *testing.T) {
 	}
 }
 
-func TestShellQuote(t *testing.T) {
-	tests := []struct {
-		in   []string
-		want string
-	}{
-		{[]string{"nix", "run", ".#test-origin-vm-default"}, "nix run .#test-origin-vm-default"},
-		{[]string{"a b", "it's", ""}, `'a b' 'it'\''s' ''`},
-		{[]string{"#comment", "$HOME", "x;y"}, `'#comment' '$HOME' 'x;y'`},
-	}
-	for _, tt := range tests {
-		if got := ShellQuote(tt.in); got != tt.want {
-			t.Errorf("ShellQuote(%q) = %s, want %s", tt.in, got, tt.want)
-		}
-	}
-}
-
 func TestParseType(t *testing.T) {
 	for _, name := range TypeNames() {
 		if typ, err := ParseType(name); err != nil || string(typ) != name || typ.Describe() == "" {

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/profiles"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/shellquote"
 )
 
 // Options is what Run needs from its caller; the zero values of the functions are the real ones.
@@ -67,7 +68,7 @@ func Run(ctx context.Context, set *profiles.Set, o Options) error {
 	}
 	fmt.Fprintln(o.Out)
 	if err := o.Exec(path, plan.Argv, os.Environ()); err != nil {
-		return fmt.Errorf("start %s: %w", ShellQuote(plan.Argv), err)
+		return fmt.Errorf("start %s: %w", shellquote.Join(plan.Argv), err)
 	}
 	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/shellquote"
 )
 
 // recorder stands in for execve, PATH and docker so Run's decisions can be checked.
@@ -100,7 +102,7 @@ func TestRun(t *testing.T) {
 			if tt.rec.execPath != tt.wantExec {
 				t.Errorf("exec path = %q, want %q", tt.rec.execPath, tt.wantExec)
 			}
-			if tt.wantExec != "" && !strings.Contains(out.String(), "Underlying: "+ShellQuote(tt.rec.execArgv)) {
+			if tt.wantExec != "" && !strings.Contains(out.String(), "Underlying: "+shellquote.Join(tt.rec.execArgv)) {
 				t.Errorf("printed command differs from the exec'd %q:\n%s", tt.rec.execArgv, out.String())
 			}
 		})

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -61,13 +62,13 @@ func EnvName(prefix, flag string) string {
 func AddFlags(fs *pflag.FlagSet, s *Settings) {
 	fs.StringVar(&s.Profile, "profile", DefaultProfile, "swarm-client profile: the defaults for clients, ramp, variant, reconnects, timeout and log level")
 	fs.IntVarP(&s.Clients, "clients", "c", 0, "number of clients (FFmpeg processes) to run (profile default: 50)")
-	fs.Float64Var(&s.RampRate, "ramp-rate", 0, "clients started per second (profile default: 5)")
+	fs.Float64Var(&s.RampRate, "ramp-rate", 0, "clients started per second; 0 starts them all at once (profile default: 5)")
 	fs.DurationVar(&s.RampJitter, "ramp-jitter", 0, "random extra delay up to this much before each client start (profile default: 100ms)")
 	fs.DurationVarP(&s.Duration, "duration", "d", 0, "how long to run after the ramp starts; 0 runs until SIGINT/SIGTERM")
 	fs.StringVar(&s.Variant, "variant", "", "which renditions each client reads: "+strings.Join(Variants, "|")+" (profile default: all)")
 	fs.StringVar(&s.FFmpegPath, "ffmpeg", DefaultFFmpeg, "ffmpeg program name or path")
 	fs.StringVar(&s.FFmpegLogLevel, "ffmpeg-log-level", "", "FFmpeg -loglevel for clients (default: the lowest level the engine can parse)")
-	fs.DurationVar(&s.Timeout, "timeout", 0, "network timeout for each client request (profile default: 15s)")
+	fs.DurationVar(&s.Timeout, "timeout", 0, "network timeout of each client read or write (FFmpeg -rw_timeout); 0: none, FFmpeg waits indefinitely (profile default: 15s)")
 	fs.BoolVar(&s.Reconnect, "reconnect", false, "let FFmpeg reconnect on network errors (profile default: true)")
 	fs.DurationVar(&s.ReconnectDelayMax, "reconnect-delay-max", 0, "longest FFmpeg reconnect delay (profile default: 5s)")
 	fs.IntVar(&s.SegmentRetries, "segment-retries", 0, "retries of a failed segment, where FFmpeg supports it (profile default: 3)")
@@ -83,7 +84,7 @@ func AddFlags(fs *pflag.FlagSet, s *Settings) {
 	fs.StringArrayVar(&s.Thresholds, "threshold", nil, "pass/fail condition such as 'error_rate<0.01' or 'startup_p95<3s' (repeatable)")
 	fs.StringVar(&s.SummaryJSON, "summary-json", "", "also write the end-of-run summary as JSON to this file")
 	fs.BoolVar(&s.PrintCmd, "print-cmd", false, "print the FFmpeg command line of one client and exit")
-	fs.BoolVar(&s.Check, "check", false, "run one client for 10s and report pass/fail")
+	fs.BoolVar(&s.Check, "check", false, "run one client for 10s (stopping it takes at most --grace-period more) and report pass/fail; not with --clients or --duration")
 	fs.Int64Var(&s.Seed, "seed", 0, "random seed for ramp jitter and backoff (0: a random seed)")
 }
 
@@ -189,7 +190,15 @@ func Resolve(fs *pflag.FlagSet, s *Settings, args []string, env Env, set *profil
 		}
 	}
 	if s.Check {
+		// --check is one client for CheckDuration: a --clients or --duration given with it would be
+		// silently ignored, so it is refused instead.
+		for _, f := range []string{"clients", "duration"} {
+			if src := s.Sources[f]; src == "flag" || strings.HasPrefix(src, "env ") {
+				return fmt.Errorf("--check runs 1 client for %s, so --%s (set by %s) would be ignored: drop one of the two", CheckDuration, f, src)
+			}
+		}
 		s.Clients, s.Duration = 1, CheckDuration
+		s.Sources["clients"], s.Sources["duration"] = "check", "check"
 	}
 	return s.Validate()
 }
@@ -212,4 +221,20 @@ func NormalizeArgs(args []string, long []string) []string {
 		out = append(out, a)
 	}
 	return out
+}
+
+// unknownShorthand is pflag's error for a single-dash word that is not a long flag and whose first
+// letter is not a shorthand: "unknown shorthand flag: 'b' in -bogus".
+var unknownShorthand = regexp.MustCompile(`^unknown shorthand flag: '.' in (-[^\s=]{2,})`)
+
+// FlagError rewrites the command-line parser's error for an unknown single-dash word (-bogus,
+// which pflag reads as the shorthand -b) into one line that names the word; other errors pass.
+func FlagError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if m := unknownShorthand.FindStringSubmatch(err.Error()); m != nil {
+		return fmt.Errorf("unknown flag %s: flags are --name (the single-dash -name works only for flags that exist)", m[1])
+	}
+	return err
 }

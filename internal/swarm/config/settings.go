@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -66,30 +65,13 @@ func (s Settings) ListenAddr() string {
 	return ":" + strconv.Itoa(s.MetricsPort)
 }
 
-// Validate checks every setting and returns one line saying what is wrong and how to fix it.
+// Validate checks the settings that belong to this process (metrics server, logging, the FFmpeg
+// program's name) and returns one line saying what is wrong and how to fix it. The engine's
+// settings (URL, clients, ramp, duration, variant, timeouts, reconnects, headers, stall and grace
+// periods) have one validator, orchestrator.Config.Validate, which the run calls before anything
+// starts (loadtest.Run: exit 2 like these).
 func (s Settings) Validate() error {
-	if err := ValidateURL(s.URL); err != nil {
-		return err
-	}
 	switch {
-	case s.Clients < 1:
-		return fmt.Errorf("--clients %d: need at least 1 client", s.Clients)
-	case s.RampRate <= 0:
-		return fmt.Errorf("--ramp-rate %g: must be above 0 clients per second", s.RampRate)
-	case s.RampJitter < 0:
-		return fmt.Errorf("--ramp-jitter %s: must not be negative", s.RampJitter)
-	case s.Duration < 0:
-		return fmt.Errorf("--duration %s: must not be negative (0 runs until interrupted)", s.Duration)
-	case s.Timeout <= 0:
-		return fmt.Errorf("--timeout %s: must be above 0", s.Timeout)
-	case s.ReconnectDelayMax < 0:
-		return fmt.Errorf("--reconnect-delay-max %s: must not be negative", s.ReconnectDelayMax)
-	case s.SegmentRetries < 0:
-		return fmt.Errorf("--segment-retries %d: must not be negative", s.SegmentRetries)
-	case s.StallAfter <= 0:
-		return fmt.Errorf("--stall-after %s: must be above 0", s.StallAfter)
-	case s.GracePeriod <= 0:
-		return fmt.Errorf("--grace-period %s: must be above 0", s.GracePeriod)
 	case s.MetricsAddr == "" && (s.MetricsPort < 0 || s.MetricsPort > 65535):
 		return fmt.Errorf("--metrics-port %d: must be 0..65535 (0 picks a free port, logged at start)", s.MetricsPort)
 	case s.MetricsLinger < 0:
@@ -102,38 +84,11 @@ func (s Settings) Validate() error {
 			return fmt.Errorf("--metrics-addr %q: want HOST:PORT such as 127.0.0.1:9100 or :9100", s.MetricsAddr)
 		}
 	}
-	if err := oneOf("--variant", s.Variant, Variants); err != nil {
-		return err
-	}
 	if err := oneOf("--log-level", s.LogLevel, LogLevels); err != nil {
 		return err
 	}
 	if err := oneOf("--log-format", s.LogFormat, LogFormats); err != nil {
 		return err
-	}
-	for _, h := range s.Headers {
-		name, _, ok := strings.Cut(h, ":")
-		if !ok || strings.TrimSpace(name) == "" || strings.ContainsAny(name, " \t\r\n") || strings.ContainsAny(h, "\r\n") {
-			return fmt.Errorf("--header %q: want \"Name: value\" on one line", h)
-		}
-	}
-	return nil
-}
-
-// ValidateURL checks that u is an absolute http(s) URL with a host.
-func ValidateURL(u string) error {
-	if u == "" {
-		return fmt.Errorf("no stream URL: pass it as the argument or set STREAM_URL (e.g. http://127.0.0.1:8080/stream.m3u8)")
-	}
-	p, err := url.Parse(u)
-	if err != nil {
-		return fmt.Errorf("stream URL %q does not parse (%v): want http(s)://host[:port]/path.m3u8", u, err)
-	}
-	if p.Scheme != "http" && p.Scheme != "https" {
-		return fmt.Errorf("stream URL %q: scheme must be http or https", u)
-	}
-	if p.Hostname() == "" {
-		return fmt.Errorf("stream URL %q has no host: want http(s)://host[:port]/path.m3u8", u)
 	}
 	return nil
 }

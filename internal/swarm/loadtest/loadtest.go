@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/shellquote"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/config"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/event"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/metrics"
@@ -94,7 +95,7 @@ func Run(ctx context.Context, s config.Settings, o Options) (int, error) {
 		if err != nil {
 			return fail(ExitPreflight, err)
 		}
-		fmt.Fprintln(o.Stdout, ShellQuote(argv))
+		fmt.Fprintln(o.Stdout, shellquote.Join(argv))
 		return ExitOK, nil
 	}
 	if err := orchestrator.Preflight(ctx, ec); err != nil {
@@ -118,6 +119,10 @@ func Run(ctx context.Context, s config.Settings, o Options) (int, error) {
 		log.Info("metrics listening", "addr", srv.Addr().String(), "paths", "/metrics /healthz /readyz")
 	}
 
+	if s.Check {
+		log.Info("check: one client for a fixed time, then a verdict; stopping it takes at most the grace period more",
+			"duration", s.Duration.String(), "grace_period", s.GracePeriod.String(), "pass_if", strings.Join(checkThresholds, ", "))
+	}
 	log.Info("effective settings", s.LogAttrs()...)
 	started := time.Now()
 	runErr := orchestrator.Run(ctx, ec, event.Sink(col))
@@ -176,45 +181,4 @@ func failedSummary(sum report.Summary) string {
 		}
 	}
 	return "thresholds failed: " + strings.Join(failed, ", ")
-}
-
-// ShellQuote joins argv into one line that bash (and any POSIX shell, unless an argument holds a
-// control character) reads back as the same words. Plain words stay bare, others are single-quoted,
-// and words with control characters (FFmpeg's -headers ends in CR LF) use bash's $'…' form so the
-// line stays one line.
-func ShellQuote(argv []string) string {
-	out := make([]string, len(argv))
-	for i, a := range argv {
-		switch {
-		case a != "" && strings.IndexFunc(a, func(r rune) bool {
-			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=@%+,", r))
-		}) < 0:
-			out[i] = a
-		case strings.IndexFunc(a, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0:
-			var b strings.Builder
-			b.WriteString("$'")
-			for _, c := range []byte(a) {
-				switch {
-				case c == '\\' || c == '\'':
-					b.WriteByte('\\')
-					b.WriteByte(c)
-				case c == '\r':
-					b.WriteString(`\r`)
-				case c == '\n':
-					b.WriteString(`\n`)
-				case c == '\t':
-					b.WriteString(`\t`)
-				case c < 0x20 || c == 0x7f:
-					fmt.Fprintf(&b, `\x%02x`, c)
-				default:
-					b.WriteByte(c)
-				}
-			}
-			b.WriteByte('\'')
-			out[i] = b.String()
-		default:
-			out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-		}
-	}
-	return strings.Join(out, " ")
 }

@@ -30,6 +30,9 @@ func TestValidate(t *testing.T) {
 			c.Variant, c.Timeout, c.Reconnect, c.ReconnectDelayMax, c.SegmentRetries = "lowest", 5*time.Second, true, 3*time.Second, 2
 			c.Headers, c.FFmpegLogLevel, c.StallAfter, c.GracePeriod = []string{"X-A: 1"}, "debug", time.Second, time.Second
 		}, ""},
+		{"ramp-rate 0 starts all at once", func(c *orchestrator.Config) { c.RampRate = 0 }, ""},
+		{"timeout 0 leaves FFmpeg's", func(c *orchestrator.Config) { c.Timeout = 0 }, ""},
+		{"negative timeout", func(c *orchestrator.Config) { c.Timeout = -time.Second }, "--timeout is -1s"},
 		{"zero clients", func(c *orchestrator.Config) { c.Clients = 0 }, "--clients is 0"},
 		{"negative ramp", func(c *orchestrator.Config) { c.RampRate = -1 }, "--ramp-rate"},
 		{"negative jitter", func(c *orchestrator.Config) { c.RampJitter = -time.Second }, "--ramp-jitter"},

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/backoff"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/event"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/ffmpeg"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/preflight"
@@ -236,8 +237,6 @@ func Run(ctx context.Context, c Config, sink event.Sink) error {
 		defer cancel()
 	}
 
-	spawner := supervisor.NewSpawner()
-	defer spawner.Close() // after every client has been waited for (wg.Wait below)
 	logs := supervisor.NewLogReader(supervisor.DefaultLogInterval)
 	defer logs.Close() // likewise: every client's stderr has reached EOF by then
 
@@ -258,9 +257,9 @@ func Run(ctx context.Context, c Config, sink event.Sink) error {
 			}
 			client := supervisor.Client{
 				Index: i, Argv: argv, Restart: c.Reconnect,
-				Backoff:     supervisor.NewBackoff(c.ReconnectDelayMax, rand.New(rand.NewPCG(seed, uint64(i)+1))),
+				Backoff:     backoff.New(c.ReconnectDelayMax, rand.New(rand.NewPCG(seed, uint64(i)+1))),
 				GracePeriod: c.GracePeriod, StallAfter: c.StallAfter,
-				Spawner: spawner, Logs: logs, Sink: sink, Logger: c.Logger,
+				Logs: logs, Sink: sink, Logger: c.Logger,
 			}
 			client.Run(runCtx)
 		}()

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/backoff"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/proc"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/event"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/ffmpeg"
 )
@@ -37,12 +39,11 @@ type Client struct {
 	// Restart says whether to start the client again after its process ends (the swarm's
 	// reconnect setting); without it a client runs once.
 	Restart     bool
-	Backoff     *Backoff
+	Backoff     *backoff.Backoff
 	GracePeriod time.Duration // SIGTERM → SIGKILL
 	StallAfter  time.Duration
 	// HealthyAfter is how long an attempt that received media must stay up to reset the backoff.
 	HealthyAfter time.Duration
-	Spawner      *Spawner
 	// Logs reads the client's stderr along with every other client's; nil reads it from a
 	// goroutine of the client's own, line by line as FFmpeg writes.
 	Logs   *LogReader
@@ -54,10 +55,10 @@ type Client struct {
 // process ends). It returns once the last process has been waited for.
 func (c Client) Run(ctx context.Context) {
 	if c.HealthyAfter <= 0 {
-		c.HealthyAfter = DefaultHealthyAfter
+		c.HealthyAfter = backoff.DefaultHealthyAfter
 	}
 	if c.Backoff == nil {
-		c.Backoff = NewBackoff(0, rand.New(rand.NewPCG(uint64(c.Index), 0)))
+		c.Backoff = backoff.New(0, rand.New(rand.NewPCG(uint64(c.Index), 0)))
 	}
 	for attempt := 0; ctx.Err() == nil; attempt++ {
 		healthy := c.runOnce(ctx, attempt)
@@ -98,10 +99,9 @@ func (c Client) runOnce(ctx context.Context, attempt int) (healthy bool) {
 	cmd := exec.Command(c.Argv[0], c.Argv[1:]...)
 	cmd.Stderr = ew
 	cmd.ExtraFiles = []*os.File{pw} // fd 3 = ffmpeg.ProgressFD
-	cmd.SysProcAttr = childAttr()
 	start := time.Now()
-	err = c.Spawner.Start(cmd)
-	pw.Close() // the child has its copies; the pipes reach EOF when it (and its forks) are gone
+	err = proc.Start(cmd, syscall.SIGKILL) // SIGKILLed if the swarm dies
+	pw.Close()                             // the child has its copies; the pipes reach EOF when it (and its forks) are gone
 	ew.Close()
 	if err != nil {
 		pr.Close()

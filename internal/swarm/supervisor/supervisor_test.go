@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/backoff"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/event"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/testenv"
 )
@@ -39,12 +40,10 @@ func (r *recorder) of(k event.Kind) []event.Event {
 func newClient(t *testing.T, script string, restart bool) (Client, *recorder) {
 	t.Helper()
 	sh := testenv.RequireBinary(t, "sh")
-	sp := NewSpawner()
-	t.Cleanup(sp.Close)
 	rec := &recorder{}
 	return Client{Index: 4, Argv: []string{sh, "-c", script}, Restart: restart,
-		Backoff:     NewBackoff(400*time.Millisecond, rand.New(rand.NewPCG(1, 1))),
-		GracePeriod: 500 * time.Millisecond, StallAfter: 5 * time.Second, Spawner: sp, Sink: rec,
+		Backoff:     backoff.New(400*time.Millisecond, rand.New(rand.NewPCG(1, 1))),
+		GracePeriod: 500 * time.Millisecond, StallAfter: 5 * time.Second, Sink: rec,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, rec
 }
 
@@ -149,7 +148,7 @@ func TestRestartWithGrowingBackoff(t *testing.T) {
 func TestHealthyAttemptResetsBackoff(t *testing.T) {
 	script := `printf 'frame=1\nspeed=1x\nprogress=continue\n' >&3; sleep 0.3; exit 1`
 	c, rec := newClient(t, script, true)
-	c.Backoff = NewBackoff(10*time.Second, rand.New(rand.NewPCG(5, 5)))
+	c.Backoff = backoff.New(10*time.Second, rand.New(rand.NewPCG(5, 5)))
 	c.HealthyAfter = 200 * time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -208,10 +207,8 @@ func TestStopEscalatesToSIGKILL(t *testing.T) {
 }
 
 func TestStartFailure(t *testing.T) {
-	sp := NewSpawner()
-	defer sp.Close()
 	rec := &recorder{}
-	c := Client{Index: 1, Argv: []string{"/nonexistent/ffmpeg"}, Spawner: sp, Sink: rec, GracePeriod: time.Second,
+	c := Client{Index: 1, Argv: []string{"/nonexistent/ffmpeg"}, Sink: rec, GracePeriod: time.Second,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	c.Run(context.Background())
 	ex := rec.of(event.ClientExited)

@@ -21,9 +21,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/proc"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/testenv"
 )
 
@@ -113,8 +115,7 @@ func StartPrerecorded(t testing.TB, helperTest string, s Stream) *Prerecorded {
 	srv.Env = append(os.Environ(), envDir+"="+dir, envAddr+"="+addr, envSegments+"="+strconv.Itoa(n),
 		envSegSecs+"="+strconv.Itoa(s.SegmentSeconds), envListSize+"="+strconv.Itoa(s.ListSize))
 	srv.Stderr = os.Stderr
-	srv.SysProcAttr = serverAttr()
-	if err := srv.Start(); err != nil {
+	if err := proc.Start(srv, syscall.SIGKILL); err != nil { // dies with the test process
 		t.Fatalf("swarmtest: start the server process: %v", err)
 	}
 	t.Cleanup(func() { _ = srv.Process.Kill(); _ = srv.Wait() })

@@ -1,4 +1,4 @@
-package supervisor
+package backoff
 
 import (
 	"math/rand/v2"
@@ -7,7 +7,7 @@ import (
 )
 
 func TestBackoffGrowsWithinEqualJitterAndCaps(t *testing.T) {
-	b := NewBackoff(10*time.Second, rand.New(rand.NewPCG(1, 2)))
+	b := New(10*time.Second, rand.New(rand.NewPCG(1, 2)))
 	// Un-jittered ceilings: 0.5, 1, 2, 4, 8, 10, 10 s.
 	ceilings := []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second,
 		8 * time.Second, 10 * time.Second, 10 * time.Second}
@@ -27,7 +27,7 @@ func TestBackoffGrowsWithinEqualJitterAndCaps(t *testing.T) {
 }
 
 func TestBackoffCapBelowInitial(t *testing.T) {
-	b := NewBackoff(200*time.Millisecond, rand.New(rand.NewPCG(3, 4)))
+	b := New(200*time.Millisecond, rand.New(rand.NewPCG(3, 4)))
 	for i := 0; i < 5; i++ {
 		if d := b.Next(); d < 100*time.Millisecond || d > 200*time.Millisecond {
 			t.Fatalf("delay %s outside [100ms, 200ms]", d)
@@ -36,8 +36,8 @@ func TestBackoffCapBelowInitial(t *testing.T) {
 }
 
 func TestBackoffDeterministicAndSpread(t *testing.T) {
-	a := NewBackoff(0, rand.New(rand.NewPCG(9, 9)))
-	b := NewBackoff(0, rand.New(rand.NewPCG(9, 9)))
+	a := New(0, rand.New(rand.NewPCG(9, 9)))
+	b := New(0, rand.New(rand.NewPCG(9, 9)))
 	for i := 0; i < 6; i++ {
 		if x, y := a.Next(), b.Next(); x != y {
 			t.Fatalf("same seed, different delays: %s vs %s", x, y)
@@ -46,7 +46,7 @@ func TestBackoffDeterministicAndSpread(t *testing.T) {
 	// 200 clients failing together: their first restarts spread over [250ms, 500ms], not a spike.
 	var lo, hi int
 	for i := 0; i < 200; i++ {
-		d := NewBackoff(0, rand.New(rand.NewPCG(uint64(i), 1))).Next()
+		d := New(0, rand.New(rand.NewPCG(uint64(i), 1))).Next()
 		if d < 375*time.Millisecond {
 			lo++
 		} else {

@@ -1,8 +1,7 @@
-package supervisor
-
-// Restart backoff.
+// Package backoff is the one restart policy of the project: how long a supervisor waits before it
+// starts a crashed child again (swarm clients, and the test origin's FFmpeg and nginx).
 //
-// When a client's FFmpeg exits, the supervisor waits before starting it again. The wait grows
+// When a child exits, its supervisor waits before starting it again. The wait grows
 // exponentially with each consecutive failure — Initial × Factor^(n−1), capped at Max — so a
 // client pointed at a dead origin costs little, and it is jittered so that a swarm whose clients
 // all failed together (the origin restarted) does not come back as one synchronised wave.
@@ -16,17 +15,19 @@ package supervisor
 //   - Resetting after a clean exit means an FFmpeg that exits 0 at once (a VOD playlist with
 //     EXT-X-ENDLIST, an origin that answers an empty playlist) restarts at the base delay
 //     forever. We reset only after a healthy attempt: media arrived and the process stayed up
-//     for HealthyAfter.
+//     for HealthyAfter (the test origin, which has no media to watch, counts uptime alone).
+//
 // Defaults: Initial 500 ms, Factor 2, Max 10 s (or the profile's reconnect delay max), so a dead
 // origin sees each client about every 7.5 s on average once the cap is reached, and a client
 // whose origin comes back is playing again within one capped delay.
+package backoff
 
 import (
 	"math/rand/v2"
 	"time"
 )
 
-// Backoff computes restart delays for one client. It is not safe for concurrent use.
+// Backoff computes restart delays for one supervised child. It is not safe for concurrent use.
 type Backoff struct {
 	Initial time.Duration
 	Factor  float64
@@ -43,8 +44,8 @@ const (
 	DefaultHealthyAfter = 15 * time.Second
 )
 
-// NewBackoff returns a backoff with the given cap (DefaultMax when max ≤ 0), jittered by rng.
-func NewBackoff(max time.Duration, rng *rand.Rand) *Backoff {
+// New returns a backoff with the given cap (DefaultMax when max ≤ 0), jittered by rng.
+func New(max time.Duration, rng *rand.Rand) *Backoff {
 	if max <= 0 {
 		max = DefaultMax
 	}
