@@ -94,6 +94,9 @@ func swarmEnv() []string {
 		}
 		env = append(env, kv)
 	}
+	if ff := os.Getenv(testenv.ClientFFmpegEnv); ff != "" {
+		env = append(env, "SWARM_FFMPEG="+ff) // the clients' FFmpeg; a --ffmpeg flag still wins
+	}
 	return env
 }
 

@@ -197,7 +197,8 @@ func TestLadderMasterPlaylist(t *testing.T) {
 		t.Fatalf("not a master playlist (%v):\n%s", err, body)
 	}
 	master := pl.(*m3u8.MasterPlaylist)
-	wantURIs := []string{"stream_2160p.m3u8", "stream_1080p.m3u8", "stream_720p.m3u8", "stream_480p.m3u8", "stream_360p.m3u8"}
+	// Scaled to 320x180, each rung is named after its real height.
+	wantURIs := []string{"stream_180p.m3u8", "stream_90p.m3u8", "stream_60p.m3u8", "stream_40p.m3u8", "stream_30p.m3u8"}
 	if len(master.Variants) != len(wantURIs) {
 		t.Fatalf("%d variants, want 5:\n%s", len(master.Variants), body)
 	}

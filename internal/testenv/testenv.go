@@ -54,6 +54,25 @@ func RequireBinary(t testing.TB, name string) string {
 	return p
 }
 
+// ClientFFmpegEnv names another FFmpeg for the swarm's clients in tests, e.g. the FFmpeg 7.1 of a
+// Debian trixie root: HLS_SWARM_FFMPEG=$(scripts/ffmpeg-root.sh) go test ./... The test origin's
+// encoder stays the ffmpeg on PATH.
+const ClientFFmpegEnv = "HLS_SWARM_FFMPEG"
+
+// ClientFFmpeg returns the FFmpeg tests run as swarm clients: $HLS_SWARM_FFMPEG when set (it must
+// then run), else ffmpeg on PATH (skipped, or failed in CI, when absent).
+func ClientFFmpeg(t testing.TB) string {
+	t.Helper()
+	p := os.Getenv(ClientFFmpegEnv)
+	if p == "" {
+		return RequireBinary(t, "ffmpeg")
+	}
+	if out, err := exec.Command(p, "-hide_banner", "-version").CombinedOutput(); err != nil {
+		t.Fatalf("%s=%s does not run: %v: %.200s", ClientFFmpegEnv, p, err, out)
+	}
+	return p
+}
+
 // RequireRoot skips (fails in CI) when the test is not running as root.
 func RequireRoot(t testing.TB) {
 	t.Helper()

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -94,12 +95,40 @@ func TestDefaultsAndEnvTypes(t *testing.T) {
 }
 
 func TestCheckMode(t *testing.T) {
-	s, err := resolve(t, []string{"--check", "--clients", "40", testURL}, nil)
+	s, err := resolve(t, []string{"--check", testURL}, map[string]string{"SWARM_RAMP_RATE": "2"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Clients != 1 || s.Duration != CheckDuration {
-		t.Errorf("--check: clients %d duration %s", s.Clients, s.Duration)
+	if s.Clients != 1 || s.Duration != CheckDuration || s.Sources["clients"] != "check" || s.Sources["duration"] != "check" {
+		t.Errorf("--check: clients %d duration %s, from %q/%q", s.Clients, s.Duration, s.Sources["clients"], s.Sources["duration"])
+	}
+	// What --check would silently override is refused, naming where it came from.
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--check", "--clients", "40", testURL}, nil, "--clients (set by flag)"},
+		{[]string{"--check", "-d", "3s", testURL}, nil, "--duration (set by flag)"},
+		{[]string{"--check", testURL}, map[string]string{"DURATION": "1m"}, "--duration (set by env DURATION)"},
+	} {
+		if _, err := resolve(t, tc.args, tc.env); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v %v: err %v, want it to name %q", tc.args, tc.env, err, tc.want)
+		}
+	}
+}
+
+func TestFlagErrorNamesTheWord(t *testing.T) {
+	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+	var s Settings
+	AddFlags(fs, &s)
+	fs.SetOutput(io.Discard)
+	err := FlagError(fs.Parse([]string{"-bogus"}))
+	if err == nil || !strings.HasPrefix(err.Error(), "unknown flag -bogus: ") {
+		t.Errorf("got %v", err)
+	}
+	if err := FlagError(fs.Parse([]string{"-c", "3"})); err != nil {
+		t.Errorf("a shorthand: %v", err)
 	}
 }
 

@@ -88,3 +88,38 @@ func TestDetectInstalled(t *testing.T) {
 		t.Error("Detect of a missing binary succeeded")
 	}
 }
+
+// TestCaptured71 reads what a real FFmpeg 7.1 (Debian trixie, scripts/ffmpeg-root.sh) prints for
+// the four commands Detect runs.
+func TestCaptured71(t *testing.T) {
+	read := func(name string) string {
+		b, err := os.ReadFile("testdata/7.1/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	v, err := ParseVersion(read("version.txt"))
+	if err != nil || v.Major != 7 || v.Minor != 1 || v.Raw != "7.1.5-0+deb13u1" {
+		t.Fatalf("version %+v, %v", v, err)
+	}
+	h := ParseOptions(read("help-demuxer-hls.txt"), "hls demuxer AVOptions:")
+	for _, want := range []string{"live_start_index", "max_reload", "http_persistent", "seg_max_retry", "allowed_segment_extensions"} {
+		if !h[want] {
+			t.Errorf("hls option %q not found in %v", want, h)
+		}
+	}
+	p := ParseOptions(read("help-protocol-http.txt"), "http AVOptions:")
+	for _, want := range []string{"reconnect", "reconnect_streamed", "reconnect_on_network_error", "reconnect_delay_max",
+		"reconnect_max_retries", "respect_retry_after", "user_agent", "headers", "http_proxy"} {
+		if !p[want] {
+			t.Errorf("http option %q not found", want)
+		}
+	}
+	protos := ParseInputProtocols(read("protocols.txt"))
+	for _, want := range []string{"http", "https", "tcp", "tls", "hls", "file"} {
+		if !protos[want] {
+			t.Errorf("input protocol %q missing: %v", want, protos)
+		}
+	}
+}

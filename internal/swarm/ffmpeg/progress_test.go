@@ -44,18 +44,22 @@ func TestReadProgress51(t *testing.T) {
 	}
 }
 
+// TestReadProgress71 reads a real FFmpeg 7.1 capture (Debian trixie); the numbers are the file's
+// first and last blocks, read with grep.
 func TestReadProgress71(t *testing.T) {
-	blocks := readProgressFile(t, "testdata/7.1/session.progress.txt")
-	if len(blocks) != 3 {
-		t.Fatalf("%d blocks", len(blocks))
+	blocks := readProgressFile(t, "testdata/7.1/live.progress.txt")
+	if len(blocks) != 35 {
+		t.Fatalf("%d blocks, want 35", len(blocks))
 	}
-	if b := blocks[0]; b.OutTimeKnown || b.SpeedKnown || b.TotalSize != -1 || b.Frame != 0 || b.End {
-		t.Errorf("timer block before any packet: %+v", b)
+	if b := blocks[0]; b.Frame != 73 || b.TotalSize != 262144 || b.OutTime != 2941333*time.Microsecond || b.Speed != 5.69 || b.End {
+		t.Errorf("first block %+v", b)
 	}
-	if b := blocks[1]; b.Speed != 2.99 || b.TotalSize != 192888 || b.OutTime != 3013333*time.Microsecond {
-		t.Errorf("second block %+v", b)
+	for i := 1; i < len(blocks); i++ {
+		if p, prev := blocks[i], blocks[i-1]; !p.SpeedKnown || p.TotalSize < prev.TotalSize || p.OutTime < prev.OutTime {
+			t.Errorf("block %d not monotonic or without speed: %+v after %+v", i, p, prev)
+		}
 	}
-	if b := blocks[2]; !b.End || b.Speed != 0.999 {
+	if b := blocks[34]; !b.End || b.Frame != 498 || b.TotalSize != 2275364 || b.OutTime != 19941333*time.Microsecond || b.Speed != 1.08 {
 		t.Errorf("last block %+v", b)
 	}
 }

@@ -59,8 +59,21 @@ func TestSessionLogFiles(t *testing.T) {
 		{"5.1/origin-refused.stderr.log", map[event.Kind]int{event.HTTPError: 3, event.Reconnect: 2}, map[int]int{0: 3}},
 		{"6.1/session.stderr.log", map[event.Kind]int{event.SegmentRequest: 6, event.PlaylistRequest: 2,
 			event.HTTPError: 6, event.Reconnect: 1, event.Timeout: 1}, map[int]int{404: 3, 503: 1, 0: 2}},
-		{"7.1/session.stderr.log", map[event.Kind]int{event.SegmentRequest: 6, event.PlaylistRequest: 2,
-			event.HTTPError: 6, event.Reconnect: 2, event.Timeout: 1}, map[int]int{404: 3, 503: 1, 0: 2}},
+		{"7.1/live.stderr.log", map[event.Kind]int{event.SegmentRequest: 21, event.PlaylistRequest: 17}, nil},
+		{"7.1/live-debug.stderr.log", map[event.Kind]int{event.SegmentRequest: 22, event.PlaylistRequest: 19}, nil},
+		{"7.1/segment-404-retried.stderr.log", map[event.Kind]int{event.SegmentRequest: 21, event.PlaylistRequest: 17,
+			event.HTTPError: 6, event.Reconnect: 6}, map[int]int{404: 6}},
+		{"7.1/segment-404.stderr.log", map[event.Kind]int{event.SegmentRequest: 22, event.PlaylistRequest: 20,
+			event.HTTPError: 8, event.Reconnect: 4}, map[int]int{404: 8}},
+		{"7.1/segment-500.stderr.log", map[event.Kind]int{event.SegmentRequest: 22, event.PlaylistRequest: 17,
+			event.HTTPError: 7, event.Reconnect: 7}, map[int]int{500: 7}},
+		{"7.1/truncated-segment.stderr.log", map[event.Kind]int{event.SegmentRequest: 21, event.PlaylistRequest: 17,
+			event.HTTPError: 5}, map[int]int{0: 5}},
+		{"7.1/origin-down.stderr.log", map[event.Kind]int{event.SegmentRequest: 6, event.PlaylistRequest: 3,
+			event.HTTPError: 2}, map[int]int{0: 2}},
+		{"7.1/origin-stalled.stderr.log", map[event.Kind]int{event.SegmentRequest: 6, event.PlaylistRequest: 2,
+			event.Timeout: 1, event.HTTPError: 1}, map[int]int{0: 1}},
+		{"7.1/origin-refused.stderr.log", map[event.Kind]int{event.HTTPError: 3, event.Reconnect: 2}, map[int]int{0: 3}},
 		{"8.0/session.stderr.log", map[event.Kind]int{event.SegmentRequest: 6, event.PlaylistRequest: 2,
 			event.HTTPError: 6, event.Reconnect: 3, event.Timeout: 1}, map[int]int{404: 3, 503: 1, 0: 2}},
 	}
@@ -105,21 +118,21 @@ func TestSessionFirstSegmentAndBytes(t *testing.T) {
 	rec := &events{}
 	start := time.Now()
 	s := NewSession(0, 0, start, 5*time.Second, rec)
-	blocks := readProgressFile(t, "testdata/7.1/session.progress.txt")
+	blocks := readProgressFile(t, "testdata/7.1/live.progress.txt") // real FFmpeg 7.1: 35 blocks, media from the first
 	for i, b := range blocks {
 		s.Progress(b, start.Add(time.Duration(i+1)*time.Second))
 	}
 	k := rec.kinds()
-	if k[event.FirstSegment] != 1 || k[event.Progress] != 3 {
+	if k[event.FirstSegment] != 1 || k[event.Progress] != 35 {
 		t.Fatalf("events %v", k)
 	}
 	for _, e := range rec.all {
-		if e.Kind == event.FirstSegment && e.Elapsed != 2*time.Second {
-			t.Errorf("first segment after %s, want 2s (the first block with media)", e.Elapsed)
+		if e.Kind == event.FirstSegment && e.Elapsed != time.Second {
+			t.Errorf("first segment after %s, want 1s (the first block, frame=73)", e.Elapsed)
 		}
 	}
 	last := rec.all[len(rec.all)-1]
-	if last.Kind != event.Progress || last.Bytes != 578504 || last.Speed != 0.999 {
+	if last.Kind != event.Progress || last.Bytes != 2275364 || last.Speed != 1.08 {
 		t.Errorf("last progress %+v", last)
 	}
 	if !s.GotFirstSegment() {

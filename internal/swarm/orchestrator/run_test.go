@@ -43,7 +43,7 @@ func startOrigin(t testing.TB) *liveStream {
 // marker (their user agent) and must be gone when the test ends.
 func swarmConfig(t *testing.T, clients int) (orchestrator.Config, string) {
 	t.Helper()
-	ffmpeg := testenv.RequireBinary(t, "ffmpeg")
+	ffmpeg := testenv.ClientFFmpeg(t)
 	ua := marker()
 	t.Cleanup(func() {
 		if left := procsWith(ua); len(left) > 0 {

@@ -25,10 +25,18 @@ type Checks struct {
 	PortRangeFile string
 }
 
-// FilesPerClient and friends are the published tool's sizing rules, which hold up: each client
-// costs the swarm two pipes and its FFmpeg a handful of sockets and files.
+// Sizing rules of the preflight.
+//
+// FilesPerClient is what one client costs in open descriptors in the swarm's own process (the
+// limit is per process: each FFmpeg has its own, and uses a dozen of it). Measured by
+// orchestrator's TestFilesPerClient on a running swarm: 3 per client (the read ends of its
+// -progress and stderr pipes, and the pidfd Go keeps for the child). A loopback proxy in the swarm
+// costs about 1 listener plus 2 sockets per open connection (client side and origin side; FFmpeg
+// holds 1–3), which 10 covers with margin. The published tool's 20 refused 60 clients under
+// ulimit -n 1024 while 10 clients held 40 descriptors. FilesBase covers the process itself
+// (runtime, metrics server, logs).
 const (
-	FilesPerClient = 20
+	FilesPerClient = 10
 	FilesBase      = 100
 	ProcsBase      = 50
 	PortsPerClient = 4

@@ -11,7 +11,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite docs/reference/profiles.md from profiles/")
 
-const page = "../../../docs/reference/profiles.md"
+const page = "../../docs/reference/profiles.md"
 
 // TestReferenceMatchesProfiles fails when docs/reference/profiles.md and profiles/*.json differ.
 func TestReferenceMatchesProfiles(t *testing.T) {
