@@ -523,7 +523,9 @@ func checkAndPrint(t *testing.T, bin, playlist, base string) {
 	}
 	start := time.Now()
 	out, errOut, code = run("--check", playlist)
-	if code != 0 || !strings.Contains(out, "check: PASS") || !strings.Contains(out, "target 1,") {
+	// It says what it runs and for how long: one client, 10 s, plus at most the grace period to stop.
+	if code != 0 || !strings.Contains(out, "check: PASS") || !strings.Contains(out, "target 1,") ||
+		!strings.Contains(errOut, "now one client for a fixed time") || !strings.Contains(errOut, "duration=10s grace_period=3s") {
 		t.Errorf("--check: exit %d after %s, stdout:\n%s\nstderr:\n%s", code, time.Since(start), out, swarmTail(errOut, 10))
 	}
 	t.Logf("--check took %s", time.Since(start).Round(time.Millisecond))

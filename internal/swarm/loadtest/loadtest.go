@@ -98,9 +98,11 @@ func Run(ctx context.Context, s config.Settings, o Options) (int, error) {
 		fmt.Fprintln(o.Stdout, shellquote.Join(argv))
 		return ExitOK, nil
 	}
+	preflightStart := time.Now()
 	if err := orchestrator.Preflight(ctx, ec); err != nil {
 		return fail(ExitPreflight, err)
 	}
+	preflightTook := time.Since(preflightStart)
 
 	col := metrics.New(o.Version)
 	col.SetTarget(s.Clients)
@@ -120,8 +122,9 @@ func Run(ctx context.Context, s config.Settings, o Options) (int, error) {
 	}
 
 	if s.Check {
-		log.Info("check: one client for a fixed time, then a verdict; stopping it takes at most the grace period more",
-			"duration", s.Duration.String(), "grace_period", s.GracePeriod.String(), "pass_if", strings.Join(checkThresholds, ", "))
+		log.Info("check: preflight done; now one client for a fixed time, then a verdict (stopping it takes at most the grace period more)",
+			"preflight_took", preflightTook.Round(time.Millisecond).String(), "duration", s.Duration.String(),
+			"grace_period", s.GracePeriod.String(), "pass_if", strings.Join(checkThresholds, ", "))
 	}
 	log.Info("effective settings", s.LogAttrs()...)
 	started := time.Now()

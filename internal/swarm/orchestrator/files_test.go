@@ -19,7 +19,7 @@ import (
 func TestFilesPerClient(t *testing.T) {
 	const clients = 10
 	s := startLiveStream(t, true)
-	ffmpeg := testenv.RequireBinary(t, "ffmpeg")
+	ffmpeg := testenv.ClientFFmpeg(t)
 	openFiles := func() int {
 		fds, err := os.ReadDir("/proc/self/fd")
 		if err != nil {

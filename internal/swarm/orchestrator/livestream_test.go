@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/proc"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/testenv"
 )
 
@@ -91,8 +92,7 @@ func startLiveStreamWith(t testing.TB, serverProcess bool, o streamOptions) *liv
 		srv := exec.Command(os.Args[0], "-test.run=^TestHelperFileServer$")
 		srv.Env = append(os.Environ(), "SWARM_HELPER_SERVE_DIR="+dir, "SWARM_HELPER_SERVE_ADDR="+addr)
 		srv.Stderr = os.Stderr
-		srv.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-		if err := srv.Start(); err != nil {
+		if err := proc.Start(srv, syscall.SIGKILL); err != nil { // dies with the test process
 			t.Fatal(err)
 		}
 		stopServer = func() { _ = srv.Process.Kill(); _ = srv.Wait() }
