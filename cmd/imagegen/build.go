@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/imagegen/build"
@@ -110,10 +111,10 @@ inputs give the same digests. The index digest is printed on stdout.`,
 					return err
 				}
 			}
+			if err := writeOutputs(cmd, sinks, img, opts.Progress); err != nil {
+				return err
+			}
 			for _, sk := range sinks {
-				if err := writeSink(cmd, sk, img, opts.Progress); err != nil {
-					return err
-				}
 				log.Info("written", "output", sk.String())
 			}
 			pr.Wait()
@@ -138,26 +139,32 @@ inputs give the same digests. The index digest is printed on stdout.`,
 	return c
 }
 
-// writeSink writes one output, with byte progress for pushes and tarballs (pr nil: none). A
-// push's total is known from the index before the first byte, so its lines only rise.
-func writeSink(cmd *cobra.Command, sk sink.Sink, img sink.Image, pr *progress.Reporter) (err error) {
+// writeOutputs writes every output so that they are in place together or none is (sink.WriteAll),
+// with byte progress for pushes and tarballs (pr nil: none). A push's total is known from the
+// index before the first byte, so its lines only rise.
+func writeOutputs(cmd *cobra.Command, sinks []sink.Sink, img sink.Image, pr *progress.Reporter) (err error) {
 	if pr != nil {
-		switch v := sk.(type) {
-		case *sink.Registry:
-			total, err := sink.PushSize(img.Index)
-			if err != nil {
-				return err
+		for _, sk := range sinks {
+			var ch chan<- v1.Update
+			var finish func(error)
+			switch v := sk.(type) {
+			case *sink.Registry:
+				total, err := sink.PushSize(img.Index)
+				if err != nil {
+					return err
+				}
+				ch, finish = pr.Updates("push "+v.Ref.String(), total)
+				v.Progress = ch
+			case *sink.DockerArchive:
+				ch, finish = pr.Updates("write "+v.Path, 0)
+				v.Progress = ch
+			default:
+				continue
 			}
-			ch, finish := pr.Updates("push "+v.Ref.String(), total)
 			defer func() { finish(err) }()
-			v.Progress = ch
-		case *sink.DockerArchive:
-			ch, finish := pr.Updates("write "+v.Path, 0)
-			defer func() { finish(err) }()
-			v.Progress = ch
 		}
 	}
-	return sk.Write(cmd.Context(), img)
+	return sink.WriteAll(cmd.Context(), img, sinks...)
 }
 
 func platformOf(arch string) string {

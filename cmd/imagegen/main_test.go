@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/imagegen/imagegentest"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/testenv"
 )
 
 // TestMain keeps the default layer cache of the builds these tests run out of the user's.
@@ -81,6 +83,11 @@ func TestBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	flake := badFlake(t)
+	ro := testenv.ReadOnlyDir(t)
+	notLayout := t.TempDir()
+	if err := os.WriteFile(filepath.Join(notLayout, "keep"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	out := t.TempDir() // must stay empty
 	base := []string{"build", "--name", "fixed", "--entrypoint", "/bin/imagegen-fixed"}
@@ -114,6 +121,9 @@ func TestBadInput(t *testing.T) {
 			"healthcheck program /bin/nohealth does not exist in the amd64 image"},
 		{"entrypoint not a program", []string{"build", "--name", "fixed", "--entrypoint", `["` + root + `/share/imagegen-fixed/data.json"]`, "--root", root, "-o", "oci:" + out + "/x"},
 			"is not executable by uid 65534"},
+		{"docker-archive is a directory", append(base, "--root", root, "-o", "docker-archive:"+out), "is a directory: name a file"},
+		{"oci: non-empty directory", append(base, "--root", root, "-o", "oci:"+notLayout), "is a non-empty directory that is not an OCI layout"},
+		{"unwritable directory", append(base, "--root", root, "-o", "oci:"+out+"/x", "-o", "docker-archive:"+ro+"/x.tar"), "cannot write in " + ro},
 		{"nix: no such attribute", append(base, "--root", flake+"#nope", "-o", "oci:"+out+"/x"), "does not provide attribute 'packages.x86_64-linux.nope'"},
 		{"nix: evaluation error", append(base, "--root", flake+"#undef", "-o", "oci:"+out+"/x"), "error: attribute 'missingAttr' missing at "},
 		{"nix: build failure", append(base, "--root", flake+"#bad", "-o", "oci:"+out+"/x"), "failed with exit code 3; last 1 log lines: > this build fails on purpose"},
@@ -148,6 +158,37 @@ func badFlake(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return "path:" + dir
+}
+
+// TestOutputsTogether: two outputs commit together. The second, a registry that accepts the
+// blobs but refuses every manifest (a full registry), fails after the first, an OCI layout,
+// was written: the layout is not put in place, nothing is left beside it, exit 1, one line.
+func TestOutputsTogether(t *testing.T) {
+	root := imagegentest.FixedClosure(t)
+	reg := testenv.FailingRegistry(t, func(r *http.Request) bool {
+		return r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/")
+	})
+	out := t.TempDir()
+	code, stdout, stderr := run(t, "build", "-q", "--name", "fixed", "--entrypoint", "/bin/imagegen-fixed", "--root", root,
+		"-o", "oci:"+out+"/first", "-o", "registry:"+reg+"/fixed:v1")
+	if code != 1 || stdout != "" {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	if strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "storage full (no output was written)") {
+		t.Fatalf("stderr = %q", stderr)
+	}
+	if ents, _ := os.ReadDir(out); len(ents) != 0 {
+		t.Fatalf("the first output was committed or left behind: %v", ents)
+	}
+	// The same two outputs with a working registry: both are in place.
+	code, stdout, stderr = run(t, "build", "-q", "--name", "fixed", "--entrypoint", "/bin/imagegen-fixed", "--root", root,
+		"-o", "oci:"+out+"/first", "-o", "registry:"+testenv.Registry(t)+"/fixed:v1")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(out, "first", "index.json")); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestPlanAndInspect(t *testing.T) {

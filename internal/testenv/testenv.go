@@ -121,6 +121,22 @@ func Registry(t testing.TB) string {
 	return l.Addr().String()
 }
 
+// FailingRegistry is Registry whose requests for which fail returns true are answered 507
+// Insufficient Storage, as a full registry would (e.g. fail every manifest PUT by tag).
+func FailingRegistry(t testing.TB, fail func(*http.Request) bool) string {
+	t.Helper()
+	reg := registry.New(registry.Logger(nullLogger()))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if fail(r) {
+			http.Error(w, `{"errors":[{"code":"UNKNOWN","message":"storage full"}]}`, http.StatusInsufficientStorage)
+			return
+		}
+		reg.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
 // Docker returns a DOCKER_HOST for a running Docker engine. It uses $DOCKER_HOST when that
 // engine answers (make test starts one), otherwise starts a private dockerd for this test.
 func Docker(t testing.TB) string {
@@ -184,4 +200,27 @@ func dockerPing(host string) bool {
 	}
 	resp.Body.Close()
 	return resp.StatusCode == http.StatusOK
+}
+
+// ReadOnlyDir returns an empty directory nothing can be written in, even by root: a read-only
+// tmpfs mounted for the test (as root), or a directory without write permission.
+func ReadOnlyDir(t testing.TB) string {
+	t.Helper()
+	dir := t.TempDir()
+	if os.Geteuid() != 0 {
+		if err := os.Chmod(dir, 0o555); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = os.Chmod(dir, 0o755) })
+		return dir
+	}
+	if b, err := exec.Command("mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Fatalf("mount a read-only tmpfs: %v\n%s", err, b)
+	}
+	t.Cleanup(func() {
+		if b, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v\n%s", dir, err, b)
+		}
+	})
+	return dir
 }

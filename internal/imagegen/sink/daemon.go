@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/daemon"
 	"github.com/moby/moby/client"
 )
@@ -49,38 +50,67 @@ func (d *DockerDaemon) Check(ctx context.Context) error {
 	return nil
 }
 
-// Write streams a docker-archive of the chosen platform into the engine.
-func (d *DockerDaemon) Write(ctx context.Context, img Image) error {
+// Stage loads the chosen platform into the engine under a temporary tag; Commit gives it the
+// image's tags and drops the temporary one.
+func (d *DockerDaemon) Stage(ctx context.Context, img Image) (Staged, error) {
 	one, _, err := selectOne(img.Index, d.Platform, "docker-daemon")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ts, err := tags(img.Tags)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(ts) == 0 {
-		return fmt.Errorf("docker-daemon needs a tag: set the image name")
+		return nil, fmt.Errorf("docker-daemon needs a tag: set the image name")
 	}
 	c, err := d.client()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer c.Close()
-	opts := []daemon.Option{daemon.WithContext(ctx), daemon.WithClient(c)}
-	resp, err := daemon.Write(ts[0], one, opts...)
+	tmp := ts[0].Context().Tag(fmt.Sprintf("imagegen-staged-%d", time.Now().UnixNano()))
+	st := &stagedLoad{c: c, tmp: tmp, tags: ts}
+	resp, err := daemon.Write(tmp, one, daemon.WithContext(ctx), daemon.WithClient(c))
+	if err == nil {
+		err = loadError(resp)
+	}
 	if err != nil {
-		return fmt.Errorf("load into docker engine %s: %w", c.DaemonHost(), err)
+		st.Discard()
+		return nil, fmt.Errorf("load into docker engine %s: %w", c.DaemonHost(), err)
 	}
-	if err := loadError(resp); err != nil {
-		return fmt.Errorf("load into docker engine %s: %w", c.DaemonHost(), err)
-	}
-	for _, t := range ts[1:] {
-		if err := daemon.Tag(ts[0], t, opts...); err != nil {
+	return st, nil
+}
+
+// stagedLoad is an image loaded into an engine under a temporary tag.
+type stagedLoad struct {
+	c    *client.Client
+	tmp  name.Tag
+	tags []name.Tag
+}
+
+// Commit tags the loaded image with every tag and removes the temporary tag.
+func (st *stagedLoad) Commit(ctx context.Context) error {
+	defer st.c.Close()
+	for _, t := range st.tags {
+		if err := daemon.Tag(st.tmp, t, daemon.WithContext(ctx), daemon.WithClient(st.c)); err != nil {
+			st.untag()
 			return fmt.Errorf("tag %s: %w", t, err)
 		}
 	}
+	st.untag()
 	return nil
+}
+
+// Discard removes the temporary tag (and so the image, unless something else holds it).
+func (st *stagedLoad) Discard() {
+	st.untag()
+	st.c.Close()
+}
+
+func (st *stagedLoad) untag() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, _ = st.c.ImageRemove(ctx, st.tmp.String(), client.ImageRemoveOptions{})
 }
 
 // loadError finds an error message in the engine's /images/load JSON stream (the HTTP status is

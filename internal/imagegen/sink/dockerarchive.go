@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -20,28 +22,38 @@ type DockerArchive struct {
 
 func (d *DockerArchive) String() string { return "docker-archive:" + d.Path }
 
-// Check fails early when the tarball's directory does not exist.
-func (d *DockerArchive) Check(context.Context) error { return checkParent("docker-archive", d.Path) }
+// Check fails early when the tarball cannot be written: its directory is missing or not
+// writable, or the path is a directory.
+func (d *DockerArchive) Check(context.Context) error {
+	if fi, err := os.Stat(d.Path); err == nil && fi.IsDir() {
+		return fmt.Errorf("docker-archive:%s is a directory: name a file, e.g. docker-archive:%s", d.Path, filepath.Join(d.Path, "image.tar"))
+	}
+	return checkParent("docker-archive", d.Path)
+}
 
-// Write writes the tarball under a temporary name and renames it into place.
-func (d *DockerArchive) Write(ctx context.Context, img Image) error {
+// Stage writes the tarball and its SBOM under temporary names; Commit renames both.
+func (d *DockerArchive) Stage(ctx context.Context, img Image) (_ Staged, err error) {
 	one, desc, err := selectOne(img.Index, d.Platform, "docker-archive")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ts, err := tags(img.Tags)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	refs := make(map[name.Reference]v1.Image, len(ts))
 	for _, t := range ts {
 		refs[t] = one
 	}
-	var p pending
-	defer p.discard()
+	p := &pending{}
+	defer func() {
+		if err != nil {
+			p.Discard()
+		}
+	}()
 	f, err := p.create(d.Path)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	w := bufio.NewWriterSize(&ctxWriter{ctx: ctx, w: f}, 1<<20)
 	var opts []tarball.WriteOption
@@ -50,21 +62,21 @@ func (d *DockerArchive) Write(ctx context.Context, img Image) error {
 	}
 	if err := tarball.MultiRefWrite(refs, w, opts...); err != nil {
 		f.Close()
-		return fmt.Errorf("write %s: %w", d.Path, err)
+		return nil, fmt.Errorf("write %s: %w", d.Path, err)
 	}
 	if err := w.Flush(); err != nil {
 		f.Close()
-		return fmt.Errorf("write %s: %w", d.Path, err)
+		return nil, fmt.Errorf("write %s: %w", d.Path, err)
 	}
 	if err := f.Chmod(0o644); err != nil {
 		f.Close()
-		return err
+		return nil, err
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", d.Path, err)
+		return nil, fmt.Errorf("write %s: %w", d.Path, err)
 	}
-	if err := sbomFiles(&p, d.Path, img.Index, img.SBOMs, &desc.Digest); err != nil {
-		return err
+	if err := sbomFiles(p, d.Path, img.Index, img.SBOMs, &desc.Digest); err != nil {
+		return nil, err
 	}
-	return p.commit()
+	return p, nil
 }

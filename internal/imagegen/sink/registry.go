@@ -35,8 +35,9 @@ func (r *Registry) Check(ctx context.Context) error {
 	return r.Access.CheckPush(ctx, r.Ref)
 }
 
-// Write pushes the index, then the extra tags, then the SBOM referrers.
-func (r *Registry) Write(ctx context.Context, img Image) error {
+// Stage pushes the index by digest (every blob, platform manifest and the index, untagged),
+// then the SBOM referrers; Commit tags the index.
+func (r *Registry) Stage(ctx context.Context, img Image) (Staged, error) {
 	reg := r.Ref.Context().Registry
 	what := "push to " + r.Ref.Context().Name()
 	opts := r.options(ctx)
@@ -44,25 +45,18 @@ func (r *Registry) Write(ctx context.Context, img Image) error {
 	if r.Progress != nil {
 		push = append(push, remote.WithProgress(r.Progress))
 	}
-	if err := remote.WriteIndex(r.Ref, img.Index, push...); err != nil {
-		return regclient.Explain(err, reg, what)
+	d, err := img.Index.Digest()
+	if err != nil {
+		return nil, err
 	}
-	if _, isTag := r.Ref.(name.Tag); isTag {
-		for _, t := range img.Tags {
-			tag := r.Ref.Context().Tag(refName(t))
-			if tag.String() == r.Ref.String() {
-				continue
-			}
-			if err := remote.Tag(tag, img.Index, opts...); err != nil {
-				return regclient.Explain(err, reg, "tag "+tag.String())
-			}
-		}
+	repo := r.Ref.Context()
+	if err := remote.WriteIndex(repo.Digest(d.String()), img.Index, push...); err != nil {
+		return nil, regclient.Explain(err, reg, what)
 	}
 	im, err := img.Index.IndexManifest()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	repo := r.Ref.Context()
 	for _, d := range im.Manifests {
 		doc, ok := img.SBOMs[d.Digest]
 		if !ok {
@@ -70,23 +64,52 @@ func (r *Registry) Write(ctx context.Context, img Image) error {
 		}
 		ref, err := sbom.NewReferrer(doc, d)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, b := range ref.Blobs {
 			if err := remote.WriteLayer(repo, b, opts...); err != nil {
-				return regclient.Explain(err, reg, "push the SBOM of "+PlatformString(d.Platform))
+				return nil, regclient.Explain(err, reg, "push the SBOM of "+PlatformString(d.Platform))
 			}
 		}
 		h, err := ref.Digest()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if err := remote.Put(repo.Digest(h.String()), ref, opts...); err != nil {
-			return regclient.Explain(err, reg, "push the SBOM of "+PlatformString(d.Platform))
+			return nil, regclient.Explain(err, reg, "push the SBOM of "+PlatformString(d.Platform))
+		}
+	}
+	var tags []name.Tag
+	if t, isTag := r.Ref.(name.Tag); isTag {
+		tags = append(tags, t)
+		for _, s := range img.Tags {
+			if tag := repo.Tag(refName(s)); tag.String() != t.String() {
+				tags = append(tags, tag)
+			}
+		}
+	}
+	return &stagedPush{r: r, index: img.Index, tags: tags}, nil
+}
+
+// stagedPush is an index in a registry by digest, to be tagged.
+type stagedPush struct {
+	r     *Registry
+	index v1.ImageIndex
+	tags  []name.Tag
+}
+
+// Commit tags the pushed index with the reference's tag and every other tag of the image.
+func (st *stagedPush) Commit(ctx context.Context) error {
+	for _, t := range st.tags {
+		if err := remote.Tag(t, st.index, st.r.options(ctx)...); err != nil {
+			return regclient.Explain(err, t.Context().Registry, "tag "+t.String())
 		}
 	}
 	return nil
 }
+
+// Discard leaves the untagged blobs and manifests to the registry's garbage collection.
+func (st *stagedPush) Discard() {}
 
 // PushSize is what a push of idx to an empty repository sends, counted as go-containerregistry
 // counts its progress: every distinct layer and config blob, each platform manifest and the

@@ -27,10 +27,82 @@ type Image struct {
 	SBOMs map[v1.Hash][]byte
 }
 
-// Sink is where an image goes.
+// Sink is where an image goes. Stage writes everything that can fail, so that several outputs
+// of one build are put in place together or not at all (WriteAll).
 type Sink interface {
-	Write(ctx context.Context, img Image) error
+	// Stage writes the image without putting it in place: files under temporary names, a
+	// registry push by digest (untagged), an engine load under a temporary tag.
+	Stage(ctx context.Context, img Image) (Staged, error)
 	String() string
+}
+
+// Staged is an output written but not yet in place.
+type Staged interface {
+	// Commit puts it in place: renames the files, tags the index or the image.
+	Commit(ctx context.Context) error
+	// Discard removes what was staged (a registry keeps the untagged blobs it was sent).
+	Discard()
+}
+
+// Write writes img to one sink.
+func Write(ctx context.Context, s Sink, img Image) error { return WriteAll(ctx, img, s) }
+
+// WriteAll writes img to every sink so that they commit together: all are staged first, and
+// when one fails the others are discarded and none is in place. Then outputs that may fail for
+// reasons outside this machine (a registry's tags, an engine's tags) are committed before the
+// renames of local files, which do not fail in practice.
+func WriteAll(ctx context.Context, img Image, sinks ...Sink) error {
+	staged := make([]Staged, 0, len(sinks))
+	discard := func() {
+		for _, st := range staged {
+			st.Discard()
+		}
+	}
+	for _, s := range sinks {
+		st, err := s.Stage(ctx, img)
+		if err != nil {
+			discard()
+			if len(sinks) > 1 {
+				return fmt.Errorf("%s: %w (no output was written)", s, err)
+			}
+			return err
+		}
+		staged = append(staged, st)
+	}
+	local := func(st Staged) bool {
+		switch st.(type) {
+		case *pending, *stagedLayout:
+			return true
+		}
+		return false
+	}
+	var order []int
+	for _, remote := range []bool{true, false} {
+		for i, st := range staged {
+			if local(st) != remote {
+				order = append(order, i)
+			}
+		}
+	}
+	for n, i := range order {
+		if err := staged[i].Commit(ctx); err != nil {
+			var done []string
+			for _, j := range order[:n] {
+				done = append(done, sinks[j].String())
+			}
+			for _, j := range order[n+1:] {
+				staged[j].Discard()
+			}
+			if len(done) > 0 {
+				return fmt.Errorf("%s: %w (already in place: %s)", sinks[i], err, strings.Join(done, ", "))
+			}
+			if len(sinks) > 1 {
+				return fmt.Errorf("%s: %w (no output was written)", sinks[i], err)
+			}
+			return err
+		}
+	}
+	return nil
 }
 
 // Checker is implemented by sinks that can tell before the build that they cannot be written
@@ -199,26 +271,28 @@ func (p *pending) writeFile(final string, data []byte) error {
 	return f.Close()
 }
 
-func (p *pending) commit() error {
+// Commit renames every file into place.
+func (p *pending) Commit(context.Context) error {
 	for i := range p.tmp {
 		if p.tmp[i] == p.final[i] {
 			continue // written in place
 		}
 		if err := os.Rename(p.tmp[i], p.final[i]); err != nil {
-			p.tmp = p.tmp[i:]
-			p.discard()
+			p.tmp, p.final = p.tmp[i:], p.final[i:]
+			p.Discard()
 			return fmt.Errorf("rename into place: %w", err)
 		}
 	}
-	p.tmp = nil
+	p.tmp, p.final = nil, nil
 	return nil
 }
 
-func (p *pending) discard() {
+// Discard removes every file not yet in place.
+func (p *pending) Discard() {
 	for _, t := range p.tmp {
 		_ = os.RemoveAll(t)
 	}
-	p.tmp = nil
+	p.tmp, p.final = nil, nil
 }
 
 // sbomFiles queues FILE.spdx.json (one platform) or FILE.<arch>.spdx.json (several) beside out.
@@ -254,7 +328,9 @@ func sbomFiles(p *pending, out string, idx v1.ImageIndex, sboms map[v1.Hash][]by
 	return nil
 }
 
-// checkParent fails when the directory an output goes into does not exist, before the build.
+// checkParent fails, before the build, when the directory an output goes into does not exist
+// or cannot be written (a file is created and removed there; in a Nix store directory, where
+// only $out may be created, the output itself is).
 func checkParent(kind, path string) error {
 	dir := filepath.Dir(filepath.Clean(path))
 	fi, err := os.Stat(dir)
@@ -264,7 +340,15 @@ func checkParent(kind, path string) error {
 	if !fi.IsDir() {
 		return fmt.Errorf("%s:%s: %s is not a directory", kind, path, dir)
 	}
-	return nil
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".check-*")
+	if errors.Is(err, fs.ErrPermission) {
+		f, err = os.OpenFile(filepath.Clean(path), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	}
+	if err != nil {
+		return fmt.Errorf("%s:%s: cannot write in %s (%v): pick a writable directory", kind, path, dir, rootCause(err))
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }
 
 // inNixStore reports whether path is a top-level entry of the Nix store ($NIX_STORE or /nix/store).

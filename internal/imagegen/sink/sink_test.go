@@ -112,19 +112,19 @@ func TestDockerArchive(t *testing.T) {
 
 	two := testImage(t, "amd64", "arm64")
 	out := filepath.Join(dir, "img.tar")
-	err := (&DockerArchive{Path: out}).Write(ctx, two)
+	err := Write(ctx, &DockerArchive{Path: out}, two)
 	if err == nil || !strings.Contains(err.Error(), "holds one platform but 2 were built (linux/amd64, linux/arm64/v8): pass --platform linux/amd64") {
 		t.Fatalf("two arches without --platform: %v", err)
 	}
 	if got := entries(t, dir); len(got) != 0 {
 		t.Fatalf("failed write left %v behind", got)
 	}
-	if err := (&DockerArchive{Path: out, Platform: "linux/riscv64"}).Write(ctx, two); err == nil ||
+	if err := Write(ctx, &DockerArchive{Path: out, Platform: "linux/riscv64"}, two); err == nil ||
 		!strings.Contains(err.Error(), "--platform linux/riscv64 was not built") {
 		t.Fatalf("unknown platform: %v", err)
 	}
 
-	if err := (&DockerArchive{Path: out, Platform: "linux/arm64"}).Write(ctx, two); err != nil {
+	if err := Write(ctx, &DockerArchive{Path: out, Platform: "linux/arm64"}, two); err != nil {
 		t.Fatal(err)
 	}
 	if got := strings.Join(entries(t, dir), " "); got != "img.tar img.tar.spdx.json" {
@@ -150,7 +150,7 @@ func TestOCILayout(t *testing.T) {
 	ctx := context.Background()
 	for i := 0; i < 2; i++ { // the second write replaces the first
 		img := testImage(t, "amd64", "arm64")
-		if err := (&OCILayout{Path: out}).Write(ctx, img); err != nil {
+		if err := Write(ctx, &OCILayout{Path: out}, img); err != nil {
 			t.Fatal(err)
 		}
 		idx, err := layout.ImageIndexFromPath(out)
@@ -177,7 +177,7 @@ func TestOCILayout(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(other, "keep"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := (&OCILayout{Path: other}).Write(ctx, testImage(t, "amd64")); err == nil || !strings.Contains(err.Error(), "not an OCI layout") {
+	if err := Write(ctx, &OCILayout{Path: other}, testImage(t, "amd64")); err == nil || !strings.Contains(err.Error(), "not an OCI layout") {
 		t.Fatalf("non-layout dir: %v", err)
 	}
 }
@@ -210,7 +210,7 @@ func TestRegistry(t *testing.T) {
 	if err := s.(Checker).Check(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Write(ctx, img); err != nil {
+	if err := Write(ctx, s, img); err != nil {
 		t.Fatal(err)
 	}
 	first := uploads.Load()
@@ -255,7 +255,7 @@ func TestRegistry(t *testing.T) {
 		}
 	}
 	// A second push of the same index sends no blob again.
-	if err := s.Write(ctx, img); err != nil {
+	if err := Write(ctx, s, img); err != nil {
 		t.Fatal(err)
 	}
 	if again := uploads.Load() - first; again != 0 {
@@ -275,7 +275,7 @@ func TestRegistryUnreachable(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "is unreachable") || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("Check = %v", err)
 	}
-	if err := s.Write(context.Background(), testImage(t, "amd64")); err == nil {
+	if err := Write(context.Background(), s, testImage(t, "amd64")); err == nil {
 		t.Fatal("push to a closed port succeeded")
 	}
 }
@@ -292,7 +292,7 @@ func TestDockerDaemon(t *testing.T) {
 	if err := s.Check(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Write(context.Background(), img); err != nil {
+	if err := Write(context.Background(), s, img); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -317,7 +317,7 @@ func TestNoSBOMBesideStoreOutputs(t *testing.T) {
 	store := t.TempDir()
 	t.Setenv("NIX_STORE", store)
 	out := filepath.Join(store, "0123456789abcdfghijklmnpqrsvwxyz-img.tar")
-	if err := (&DockerArchive{Path: out}).Write(context.Background(), testImage(t, "amd64")); err != nil {
+	if err := Write(context.Background(), &DockerArchive{Path: out}, testImage(t, "amd64")); err != nil {
 		t.Fatal(err)
 	}
 	if got := strings.Join(entries(t, store), " "); got != filepath.Base(out) {
@@ -368,7 +368,7 @@ func TestRegistryBearerWithoutCredentials(t *testing.T) {
 	ctx := context.Background()
 	for what, f := range map[string]func() error{
 		"Check": func() error { return s.(Checker).Check(ctx) },
-		"Write": func() error { return s.Write(ctx, img) },
+		"Write": func() error { return Write(ctx, s, img) },
 	} {
 		err := f()
 		if err == nil || !strings.Contains(err.Error(), "refused to push to "+addr+"/sinktest without credentials (401 Unauthorized): log in with `docker login "+addr+"`") {
@@ -383,7 +383,7 @@ func TestRegistryBearerWithoutCredentials(t *testing.T) {
 	if err := s.(Checker).Check(ctx); err != nil {
 		t.Fatalf("Check with credentials: %v", err)
 	}
-	if err := s.Write(ctx, img); err != nil {
+	if err := Write(ctx, s, img); err != nil {
 		t.Fatalf("Write with credentials: %v", err)
 	}
 }
@@ -426,7 +426,7 @@ func TestPushProgress(t *testing.T) {
 	}()
 	s, _ := Parse("registry:"+addr+"/progress:latest", Options{})
 	s.(*Registry).Progress = raw
-	err = s.Write(context.Background(), img)
+	err = Write(context.Background(), s, img)
 	<-forwarded // ggcr closes the channel when the push returns
 	finish(err)
 	if err != nil {
@@ -455,4 +455,102 @@ func TestPushProgress(t *testing.T) {
 		t.Fatalf("progress ended at %q", lines[len(lines)-1])
 	}
 	t.Logf("%d lines, total %d fixed; go-containerregistry's own total went %d → %d", len(lines), total, ggcrTotals[0], ggcrTotals[len(ggcrTotals)-1])
+}
+
+// TestWriteAllTogether: outputs are in place together or not at all. A second output that
+// fails while it is staged (a platform that was not built; a registry that refuses the
+// manifests) or while it is committed (a registry that refuses the tag) leaves no trace of the
+// first output, an OCI layout with its SBOMs.
+func TestWriteAllTogether(t *testing.T) {
+	ctx := context.Background()
+	img := testImage(t, "amd64", "arm64")
+	manifestPUT := func(byTag bool) func(*http.Request) bool {
+		return func(r *http.Request) bool {
+			if r.Method != http.MethodPut || !strings.Contains(r.URL.Path, "/manifests/") {
+				return false
+			}
+			return !byTag || !strings.Contains(r.URL.Path, "/manifests/sha256")
+		}
+	}
+	full := testenv.FailingRegistry(t, manifestPUT(false))
+	noTags := testenv.FailingRegistry(t, manifestPUT(true))
+	for _, tc := range []struct {
+		name   string
+		second Sink
+		want   string
+	}{
+		{"second not built", &DockerArchive{Path: "x.tar", Platform: "linux/riscv64"}, "--platform linux/riscv64 was not built"},
+		{"registry refuses manifests", &Registry{Ref: mustRef(t, full+"/x:latest")}, "storage full (no output was written)"},
+		{"registry refuses the tag", &Registry{Ref: mustRef(t, noTags+"/x:latest")}, "storage full (no output was written)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if da, ok := tc.second.(*DockerArchive); ok {
+				da.Path = filepath.Join(dir, da.Path)
+			}
+			err := WriteAll(ctx, img, &OCILayout{Path: filepath.Join(dir, "layout")}, tc.second)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("WriteAll = %v, want %q", err, tc.want)
+			}
+			if got := entries(t, dir); len(got) != 0 {
+				t.Fatalf("the first output was committed or left behind: %v", got)
+			}
+		})
+	}
+	// Both work: both are in place.
+	dir := t.TempDir()
+	if err := WriteAll(ctx, img, &OCILayout{Path: filepath.Join(dir, "layout")}, &DockerArchive{Path: filepath.Join(dir, "x.tar"), Platform: "linux/amd64"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(entries(t, dir), " "); got != "layout layout.amd64.spdx.json layout.arm64.spdx.json x.tar x.tar.spdx.json" {
+		t.Fatalf("dir holds %q", got)
+	}
+}
+
+func mustRef(t *testing.T, s string) name.Reference {
+	t.Helper()
+	r, err := name.ParseReference(s, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// TestOutputChecks: outputs that cannot be written are refused before the build, and the
+// check leaves nothing behind.
+func TestOutputChecks(t *testing.T) {
+	dir := t.TempDir()
+	ro := testenv.ReadOnlyDir(t)
+	notLayout := filepath.Join(dir, "notlayout")
+	if err := os.MkdirAll(notLayout, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(notLayout, "keep"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		sink Checker
+		want string
+	}{
+		{&DockerArchive{Path: dir}, "is a directory: name a file"},
+		{&DockerArchive{Path: filepath.Join(ro, "x.tar")}, "cannot write in " + ro},
+		{&OCILayout{Path: notLayout}, "is a non-empty directory that is not an OCI layout"},
+		{&OCILayout{Path: filepath.Join(ro, "layout")}, "cannot write in " + ro},
+		{&OCILayout{Path: filepath.Join(notLayout, "keep")}, "exists and is not a directory"},
+	} {
+		err := tc.sink.Check(ctx)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Check %v = %v, want %q", tc.sink, err, tc.want)
+		}
+	}
+	if got := strings.Join(entries(t, dir), " "); got != "notlayout" {
+		t.Fatalf("checks left %q", got)
+	}
+	if err := (&DockerArchive{Path: filepath.Join(dir, "ok.tar")}).Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(entries(t, dir), " "); got != "notlayout" {
+		t.Fatalf("checks left %q", got)
+	}
 }
