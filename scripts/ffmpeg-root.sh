@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ffmpeg-root.sh: a second real FFmpeg, from another Debian release, runnable on this machine.
 #
-# Usage: scripts/ffmpeg-root.sh [SUITE]      (default trixie: FFmpeg 7.1; needs root, debootstrap, patchelf)
+# Usage: scripts/ffmpeg-root.sh [SUITE]      (default trixie: FFmpeg 7.1; sid: 9.0; needs root, debootstrap, patchelf)
 # Prints the path of an ffmpeg that runs here with the root's own loader and libraries, e.g.
 #   ff=$(scripts/ffmpeg-root.sh) && "$ff" -version
 #   HLS_SWARM_FFMPEG=$ff go test ./cmd/go-ffmpeg-hls-swarm -run TestSwarmIntegration

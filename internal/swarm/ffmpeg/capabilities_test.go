@@ -89,18 +89,28 @@ func TestDetectInstalled(t *testing.T) {
 	}
 }
 
-// TestCaptured71 reads what a real FFmpeg 7.1 (Debian trixie, scripts/ffmpeg-root.sh) prints for
-// the four commands Detect runs.
-func TestCaptured71(t *testing.T) {
+// TestCapturedNewer reads what a real FFmpeg 7.1 (Debian trixie) and 9.0 (Debian sid) print for
+// the four commands Detect runs (captured with scripts/ffmpeg-root.sh trixie|sid).
+func TestCapturedNewer(t *testing.T) {
+	for _, tc := range []struct {
+		dir          string
+		major, minor int
+		raw          string
+	}{{"7.1", 7, 1, "7.1.5-0+deb13u1"}, {"9.0", 9, 0, "9.0.2-4"}} {
+		t.Run(tc.dir, func(t *testing.T) { checkCaptured(t, tc.dir, tc.major, tc.minor, tc.raw) })
+	}
+}
+
+func checkCaptured(t *testing.T, dir string, major, minor int, raw string) {
 	read := func(name string) string {
-		b, err := os.ReadFile("testdata/7.1/" + name)
+		b, err := os.ReadFile("testdata/" + dir + "/" + name)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return string(b)
 	}
 	v, err := ParseVersion(read("version.txt"))
-	if err != nil || v.Major != 7 || v.Minor != 1 || v.Raw != "7.1.5-0+deb13u1" {
+	if err != nil || v.Major != major || v.Minor != minor || v.Raw != raw {
 		t.Fatalf("version %+v, %v", v, err)
 	}
 	h := ParseOptions(read("help-demuxer-hls.txt"), "hls demuxer AVOptions:")
@@ -117,9 +127,13 @@ func TestCaptured71(t *testing.T) {
 		}
 	}
 	protos := ParseInputProtocols(read("protocols.txt"))
-	for _, want := range []string{"http", "https", "tcp", "tls", "hls", "file"} {
+	for _, want := range []string{"http", "https", "tcp", "tls", "file"} {
 		if !protos[want] {
 			t.Errorf("input protocol %q missing: %v", want, protos)
 		}
+	}
+	// The deprecated hls: protocol (not the hls demuxer) is gone in 9.0.
+	if want := major < 9; protos["hls"] != want {
+		t.Errorf("input protocol hls listed: %v, want %v", protos["hls"], want)
 	}
 }

@@ -80,3 +80,17 @@ func TestProgressDecoderLines(t *testing.T) {
 		t.Fatalf("values leaked into the next block: %+v", p)
 	}
 }
+
+// TestReadProgress90 reads a real FFmpeg 9.0 capture (Debian sid); numbers read with grep.
+func TestReadProgress90(t *testing.T) {
+	blocks := readProgressFile(t, "testdata/9.0/live.progress.txt")
+	if len(blocks) != 31 {
+		t.Fatalf("%d blocks, want 31", len(blocks))
+	}
+	if b := blocks[0]; b.Frame != 73 || b.TotalSize != 262144 || b.OutTime != 3010667*time.Microsecond || b.Speed != 5.68 || b.End {
+		t.Errorf("first block %+v", b)
+	}
+	if b := blocks[30]; !b.End || b.Frame != 473 || b.TotalSize != 2165008 || b.OutTime != 19010667*time.Microsecond || b.Speed != 1.19 {
+		t.Errorf("last block %+v", b)
+	}
+}
