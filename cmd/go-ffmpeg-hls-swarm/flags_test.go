@@ -64,3 +64,28 @@ func TestSwarmFlagErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestOpenFilesPreflight runs the binary under ulimit -n 1024 (soft and hard, so it cannot be
+// raised): 60 clients fit in what a client really costs the swarm (preflight.FilesPerClient), 100
+// do not. The URL is closed, so both runs end in preflight (exit 3) before any client starts.
+func TestOpenFilesPreflight(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary; skipped under -short")
+	}
+	bin := swarmBuildBinary(t)
+	const url = "http://127.0.0.1:9/stream.m3u8"
+	for _, tc := range []struct {
+		clients string
+		refused bool
+	}{{"60", false}, {"100", true}} {
+		cmd := exec.Command("bash", "-c", `ulimit -n 1024 && exec "$0" --clients "$1" --metrics-port 0 "$2"`, bin, tc.clients, url)
+		cmd.Env = swarmEnv()
+		out, _ := cmd.CombinedOutput()
+		if code := cmd.ProcessState.ExitCode(); code != 3 {
+			t.Fatalf("%s clients: exit %d, want 3 (preflight): %s", tc.clients, code, out)
+		}
+		if got := strings.Contains(string(out), "open-files limit is 1024"); got != tc.refused {
+			t.Errorf("%s clients under ulimit -n 1024: open-files refusal %v, want %v: %s", tc.clients, got, tc.refused, out)
+		}
+	}
+}

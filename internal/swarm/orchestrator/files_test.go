@@ -14,7 +14,8 @@ import (
 )
 
 // TestFilesPerClient counts the descriptors a running swarm holds in its own process, per
-// client, against preflight.FilesPerClient (the figure the open-files preflight uses). The origin's
+// client, against preflight.FilesPerClient (the figure the open-files preflight uses), which must
+// exceed it by 10 %. The origin's
 // file server runs in a child process so that its sockets do not count.
 func TestFilesPerClient(t *testing.T) {
 	const clients = 10
@@ -63,8 +64,8 @@ func TestFilesPerClient(t *testing.T) {
 	if most <= before {
 		t.Fatalf("no descriptors counted for %d running clients (%d before, %d during): the count is wrong", clients, before, most)
 	}
-	if perClient > preflight.FilesPerClient {
-		t.Errorf("a client costs the swarm %.1f descriptors, above preflight.FilesPerClient = %d: raise it (and say why)",
+	if perClient*1.1 > preflight.FilesPerClient {
+		t.Errorf("a client costs the swarm %.1f descriptors, within 10 %% of preflight.FilesPerClient = %d or above: raise it (and say why)",
 			perClient, preflight.FilesPerClient)
 	}
 }
