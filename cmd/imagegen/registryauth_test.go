@@ -83,6 +83,7 @@ func TestAuthenticatedRegistries(t *testing.T) {
 			}
 			oneLine("no credentials", stderr, "registry "+reg.Addr+" refused to push to "+reg.Addr+"/imagegen/fixed without credentials")
 			oneLine("no credentials", stderr, "`docker login "+reg.Addr+"`")
+			t.Logf("without credentials: %s", stderr)
 
 			code, _, stderr = runEnv(t, bin, env(wrong), build...)
 			if code != 1 {
@@ -90,6 +91,14 @@ func TestAuthenticatedRegistries(t *testing.T) {
 			}
 			oneLine("wrong password", stderr, "with the credentials imagegen found for it")
 			oneLine("wrong password", stderr, filepath.Join(wrong, "config.json"))
+			t.Logf("wrong password: %s", stderr)
+
+			// Its certificate is not trusted without the test CA (SSL_CERT_FILE).
+			code, _, stderr = runEnv(t, bin, []string{"HOME=" + home, "DOCKER_CONFIG=" + good}, build...)
+			if code != 1 {
+				t.Fatalf("push to an untrusted certificate: exit %d, stderr %q", code, stderr)
+			}
+			oneLine("untrusted certificate", stderr, "registry "+reg.Addr+": its TLS certificate is not trusted (tls: failed to verify certificate: x509: certificate signed by unknown authority)")
 
 			code, _, stderr = runEnv(t, bin, env(noCreds), "inspect", "--no-contents", ref)
 			if code != 1 {
@@ -120,9 +129,27 @@ func TestAuthenticatedRegistries(t *testing.T) {
 			if code != 0 || !strings.Contains(stdout, digest) {
 				t.Fatalf("inspect with credentials: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 			}
+			// A credential helper (credHelpers in config.json → docker-credential-NAME on PATH)
+			// gives the same credentials, as `docker login` with a helper would have stored them.
+			helperDir := t.TempDir()
+			helper := "#!/bin/sh\n[ \"$1\" = get ] || exit 1\nserver=$(cat)\nprintf '{\"ServerURL\":\"%s\",\"Username\":\"" + reg.User + "\",\"Secret\":\"" + reg.Password + "\"}' \"$server\"\n"
+			if err := os.WriteFile(filepath.Join(helperDir, "docker-credential-imagegentest"), []byte(helper), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			helperCfg := t.TempDir()
+			if err := os.WriteFile(filepath.Join(helperCfg, "config.json"), []byte(`{"credHelpers":{"`+reg.Addr+`":"imagegentest"}}`), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			viaHelper := []string{"build", "-q", "--name", "fixed", "--entrypoint", "/bin/imagegen-fixed", "--root", root, "-o", "registry:" + reg.Addr + "/imagegen/fixed:v2"}
+			cmd = exec.Command(bin, viaHelper...)
+			cmd.Env = append(env(helperCfg), "PATH="+helperDir+":"+os.Getenv("PATH"))
+			if b, err := cmd.CombinedOutput(); err != nil || strings.TrimSpace(string(b)) != digest {
+				t.Fatalf("push with a credential helper: %v: %s", err, b)
+			}
 			// The registry's own log has the manifest PUTs of the authenticated user.
 			logb, _ := os.ReadFile(reg.LogFile)
-			if !regexp.MustCompile(`"PUT /v2/imagegen/fixed/manifests/v1 HTTP/[0-9.]+" 201 `).Match(logb) {
+			if !regexp.MustCompile(`"PUT /v2/imagegen/fixed/manifests/v1 HTTP/[0-9.]+" 201 `).Match(logb) ||
+				!regexp.MustCompile(`"PUT /v2/imagegen/fixed/manifests/v2 HTTP/[0-9.]+" 201 `).Match(logb) {
 				t.Fatalf("registry log has no accepted manifest PUT for v1:\n%s", logb)
 			}
 			t.Logf("pushed %s to %s (%s)", digest, ref, tc.name)

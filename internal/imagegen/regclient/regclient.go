@@ -170,7 +170,7 @@ func Explain(err error, reg name.Registry, what string) error {
 	}
 	var ce *tls.CertificateVerificationError
 	if errors.As(err, &ce) {
-		return fmt.Errorf("registry %s: its TLS certificate is not trusted (%v): add its CA to the system's (or SSL_CERT_FILE), or pass --insecure", host, rootCause(err))
+		return fmt.Errorf("registry %s: its TLS certificate is not trusted (%v): add its CA to the system's (or SSL_CERT_FILE), or pass --insecure", host, ce)
 	}
 	var ne net.Error
 	var oe *net.OpError
