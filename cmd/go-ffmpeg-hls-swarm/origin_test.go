@@ -81,6 +81,7 @@ func TestOriginErrorsAreOneLine(t *testing.T) {
 		{"render unknown profile", []string{"origin", "render", "--profile", "nope"}, `unknown origin profile "nope"`, 2},
 		{"render bad format", []string{"origin", "render", "--format", "yaml"}, `--format "yaml" is not text or json`, 2},
 		{"bad size", []string{"origin", "--size", "big", "--port", free}, `--size "big" is not WIDTHxHEIGHT`, 2},
+		{"unknown single-dash word", []string{"origin", "-bogus"}, "unknown flag -bogus", 2},
 		{"negative fps", []string{"origin", "--fps", "-5", "--port", free}, "fps -5 is outside 1..120", 2},
 		{"render negative fps", []string{"origin", "render", "--fps", "-5"}, "fps -5 is outside 1..120", 2},
 		{"render negative segment", []string{"origin", "render", "--segment-seconds", "-1"}, "segmentSeconds -1 is below 1", 2},
