@@ -52,6 +52,10 @@
 //     are not among the most popular; the other single-path layers stay shared.
 //   - Changing a root alone changes only that root's layer.
 //
+// A closure with several roots is first split into components (components.go), each planned
+// by these steps within its own budget, so that images which share a component share its
+// layers.
+//
 // The cost of step 3 is that a change to a merged path re-creates its merged layer and the
 // ones above it; since such a path is popular, most of the closure above it changes then anyway.
 package layering
@@ -85,7 +89,11 @@ type Plan struct {
 	Layers []Layer
 }
 
-// New plans the layers of g within maxLayers (1..MaxLayers) closure layers.
+// New plans the layers of g within maxLayers (1..MaxLayers) closure layers: each component
+// (the paths that the same set of roots reach) is planned on its own, within a budget that
+// depends only on maxLayers and its own size (see components.go), so that images which share a
+// component share its layers whatever else they hold; when the components do not fit, the
+// whole closure is planned at once.
 func New(g *closure.Graph, maxLayers int) (Plan, error) {
 	if maxLayers < 1 || maxLayers > MaxLayers {
 		return Plan{}, fmt.Errorf("max layers %d is out of range: use 1..%d (an image may hold 125 layers; one is for customisation, one for derived images)", maxLayers, MaxLayers)
@@ -93,6 +101,14 @@ func New(g *closure.Graph, maxLayers int) (Plan, error) {
 	if g == nil || len(g.Paths) == 0 {
 		return Plan{}, fmt.Errorf("closure is empty: nothing to put into layers")
 	}
+	if p, ok, err := byComponent(g, maxLayers); ok || err != nil {
+		return p, err
+	}
+	return plan(g, maxLayers)
+}
+
+// plan lays out g as one whole within maxLayers layers (steps 1–4 above).
+func plan(g *closure.Graph, maxLayers int) (Plan, error) {
 	s := newStats(g)
 	isRoot := map[string]bool{}
 	for _, r := range g.Roots {

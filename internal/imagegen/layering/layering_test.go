@@ -96,7 +96,23 @@ func checkPlan(t *testing.T, g *closure.Graph, p Plan, maxLayers int) {
 		isRoot[r] = true
 	}
 	nonRoots := len(g.Paths) - len(g.Roots)
-	if maxLayers > len(g.Roots) && maxLayers > 1 {
+	if byComp, ok, err := byComponent(g, maxLayers); ok {
+		// Planned by component: each component's layers in turn, bottom → top; a layer
+		// references only itself, the layers below it and roots; every root is alone in its
+		// layer when its component has room.
+		require.NoError(t, err)
+		require.Equal(t, byComp, p)
+		for i, l := range p.Layers {
+			for _, path := range l.Paths {
+				for _, r := range g.Paths[path].References {
+					require.True(t, where[r] <= i || isRoot[r], "layer %d: %s references %s above it", i, path, r)
+				}
+				if isRoot[path] && maxLayers >= 2*len(components(g)) {
+					require.Len(t, l.Paths, 1, "root %s is alone in its layer", path)
+				}
+			}
+		}
+	} else if maxLayers > len(g.Roots) && maxLayers > 1 {
 		// Roots alone, on top.
 		top := p.Layers[len(p.Layers)-len(g.Roots):]
 		for _, l := range top {
@@ -258,21 +274,24 @@ func TestSharedClosure(t *testing.T) {
 	b := layersOf([]string{appB}, pathsB, 100)
 	assert.Equal(t, 99, shared(a, b))
 
-	// The app and FFmpeg both named as roots, in both images: same again.
+	// The app and FFmpeg both named as roots, in both images: two components (the app; what
+	// FFmpeg reaches), planned apart; every layer but the app's is the same again.
 	a = layersOf([]string{appA, ffRoot}, pathsA, 100)
 	b = layersOf([]string{appB, ffRoot}, pathsB, 100)
-	assert.Equal(t, 99, shared(a, b))
+	assert.Len(t, a, 1+int(ComponentShare*100), "the app, and FFmpeg within its share of the budget")
+	assert.Equal(t, len(a)-1, shared(a, b))
 
-	// Image B has three more unrelated paths: its merged layers absorb three more FFmpeg
-	// paths, so the top merged layer differs and three single-path layers are gone; the
-	// bottom merged layer (the most popular 64 MiB) and the other single-path layers stay.
+	// Image B has three more unrelated paths under another root (nginx): a third component,
+	// so FFmpeg's layers are all shared still (planned whole, B's merged layers would absorb
+	// three more FFmpeg paths and change).
 	extra := synth(map[string][]string{"nginx": {"pcre", "libc2"}, "pcre": {"libc2"}, "libc2": nil})
 	pathsB = append(pathsB, extra...)
-	b = layersOf([]string{appB, storePath("nginx")}, pathsB, 100)
-	assert.GreaterOrEqual(t, shared(a, b), 100-1-1-3-1, "app, top merged layer, 3 absorbed, 1 more root")
+	b = layersOf([]string{appB, ffRoot, storePath("nginx")}, pathsB, 100)
+	assert.Len(t, b, len(a)+3)
+	assert.Equal(t, len(a)-1, shared(a, b), "all but the app's layer")
 	gA, err := closure.New([]string{appA, ffRoot}, pathsA)
 	require.NoError(t, err)
-	gB, err := closure.New([]string{appB, storePath("nginx")}, pathsB)
+	gB, err := closure.New([]string{appB, ffRoot, storePath("nginx")}, pathsB)
 	require.NoError(t, err)
 	pA, err := New(gA, 100)
 	require.NoError(t, err)
