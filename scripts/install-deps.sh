@@ -15,6 +15,7 @@ GO_MIN=1.26
 GO_TOOLCHAIN_VERSION=1.26.8
 CRANE_VERSION=v0.22.1
 KO_VERSION=v0.19.1
+COSIGN_VERSION=v3.1.3
 
 demo=false
 [ "${1:-}" = "--demo" ] && demo=true
@@ -173,6 +174,7 @@ configure_nix
 gobin=$(go env GOPATH)/bin
 [ -x "$gobin/crane" ] || go install "github.com/google/go-containerregistry/cmd/crane@$CRANE_VERSION"
 [ -x "$gobin/ko" ] || go install "github.com/google/ko@$KO_VERSION"
+[ -x "$gobin/cosign" ] || go install "github.com/sigstore/cosign/v3/cmd/cosign@$COSIGN_VERSION"
 
 # arm64 images run under qemu-user-static.
 if [ -d /proc/sys/fs/binfmt_misc ] && [ ! -e /proc/sys/fs/binfmt_misc/register ]; then

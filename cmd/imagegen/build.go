@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -12,6 +13,7 @@ import (
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/imagegen/build"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/imagegen/progress"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/imagegen/regclient"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/imagegen/sign"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/imagegen/sink"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/imagegen/spec"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/version"
@@ -24,6 +26,7 @@ func newBuildCmd() *cobra.Command {
 		platform  string
 		cacheDir  string
 		noCache   bool
+		signKey   string
 		noSBOM    bool
 		quiet     bool
 		dockerHst string
@@ -76,10 +79,19 @@ inputs give the same digests. The index digest is printed on stdout.`,
 			for _, a := range s.Arches {
 				platforms = append(platforms, platformOf(a))
 			}
+			var signer *sign.Signer
+			if signKey != "" {
+				if !slices.ContainsFunc(outputs, func(o string) bool { return strings.HasPrefix(o, "registry:") }) {
+					return fmt.Errorf("--sign-key signs what is pushed to a registry, and there is no registry: output: add one or drop --sign-key")
+				}
+				if signer, err = sign.LoadKey(signKey, []byte(os.Getenv(sign.PasswordEnv))); err != nil {
+					return err
+				}
+			}
 			var sinks []sink.Sink
 			for _, out := range outputs {
 				sk, err := sink.Parse(out, sink.Options{Platform: platform, Platforms: platforms, DockerHost: dockerHst,
-					Access: regclient.Access{Insecure: insecure}})
+					Access: regclient.Access{Insecure: insecure}, Signer: signer})
 				if err != nil {
 					return err
 				}
@@ -131,6 +143,7 @@ inputs give the same digests. The index digest is printed on stdout.`,
 	f.StringArrayVarP(&outputs, "output", "o", nil, "where to write: "+sink.Kinds+" (repeatable)")
 	f.StringVar(&platform, "platform", "", "the platform for docker-archive / docker-daemon, e.g. linux/amd64")
 	f.StringVar(&cacheDir, "cache", os.Getenv("IMAGEGEN_CACHE"), "layer cache directory, reused across builds ($IMAGEGEN_CACHE; default $XDG_CACHE_HOME/imagegen/layers, else ~/.cache/imagegen/layers)")
+	f.StringVar(&signKey, "sign-key", "", "sign what registry: outputs push (index, platform manifests, SBOM referrers) for `cosign verify --key`: a key from `cosign generate-key-pair` (password in $COSIGN_PASSWORD) or a PEM ECDSA P-256 key")
 	f.BoolVar(&noCache, "no-cache", false, "build every layer again and keep none (the cache is on by default; wins over --cache)")
 	f.BoolVar(&noSBOM, "no-sbom", false, "do not write or attach the SPDX SBOM")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress, only warnings and errors")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/imagegen/regclient"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/imagegen/sbom"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/imagegen/sign"
 )
 
 // Registry pushes the index of every platform to a registry, tags it, and attaches each
@@ -20,6 +21,9 @@ type Registry struct {
 	Ref      name.Reference
 	Access   regclient.Access
 	Progress chan<- v1.Update
+	// Signer, when set, signs the index, each platform manifest and each SBOM referrer
+	// (cosign's sha256-<digest>.sig tags) once they are pushed, before any tag is set.
+	Signer *sign.Signer
 }
 
 func (r *Registry) String() string { return "registry:" + r.Ref.String() }
@@ -36,7 +40,8 @@ func (r *Registry) Check(ctx context.Context) error {
 }
 
 // Stage pushes the index by digest (every blob, platform manifest and the index, untagged),
-// then the SBOM referrers; Commit tags the index.
+// then the SBOM referrers, then (with a Signer) the signatures of all of them; Commit tags the
+// index, so a tag never names an unsigned image.
 func (r *Registry) Stage(ctx context.Context, img Image) (Staged, error) {
 	reg := r.Ref.Context().Registry
 	what := "push to " + r.Ref.Context().Name()
@@ -56,6 +61,10 @@ func (r *Registry) Stage(ctx context.Context, img Image) (Staged, error) {
 	im, err := img.Index.IndexManifest()
 	if err != nil {
 		return nil, err
+	}
+	toSign := []v1.Hash{d}
+	for _, m := range im.Manifests {
+		toSign = append(toSign, m.Digest)
 	}
 	for _, d := range im.Manifests {
 		doc, ok := img.SBOMs[d.Digest]
@@ -77,6 +86,14 @@ func (r *Registry) Stage(ctx context.Context, img Image) (Staged, error) {
 		}
 		if err := remote.Put(repo.Digest(h.String()), ref, opts...); err != nil {
 			return nil, regclient.Explain(err, reg, "push the SBOM of "+PlatformString(d.Platform))
+		}
+		toSign = append(toSign, h)
+	}
+	if r.Signer != nil {
+		for _, h := range toSign {
+			if err := r.Signer.Push(ctx, repo, h, opts...); err != nil {
+				return nil, regclient.Explain(err, reg, "sign "+h.String())
+			}
 		}
 	}
 	var tags []name.Tag

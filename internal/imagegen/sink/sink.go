@@ -15,6 +15,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/imagegen/regclient"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/imagegen/sign"
 )
 
 // Image is what a build produced: one manifest per platform, the tags to give it, and an SPDX
@@ -124,6 +125,8 @@ type Options struct {
 	Platforms []string
 	// Access says how registries are reached (credentials, --insecure).
 	Access regclient.Access
+	// Signer, when set, signs what a registry sink pushes (cosign signatures).
+	Signer *sign.Signer
 }
 
 // Kinds lists the accepted --output forms.
@@ -151,7 +154,7 @@ func Parse(out string, o Options) (Sink, error) {
 		if err != nil || arg == "" {
 			return nil, fmt.Errorf("--output registry:%s is not a valid reference (e.g. registry:127.0.0.1:5000/app:latest)", arg)
 		}
-		return &Registry{Ref: ref, Access: o.Access, Progress: o.Progress}, nil
+		return &Registry{Ref: ref, Access: o.Access, Progress: o.Progress, Signer: o.Signer}, nil
 	case "docker-daemon":
 		if err := onePlatform(kind, o); err != nil {
 			return nil, err
