@@ -107,10 +107,10 @@ func BenchmarkSwarm50(b *testing.B) {
 		}
 		elapsed := time.Since(t0).Seconds()
 		m := s.mustScrape()
-		if e := swarmSum(m, "hls_swarm_http_errors_total"); e > 0 || after.children != clients {
+		if e := swarmSum(m, "hls_swarm_errors_total"); e > 0 || after.children != clients {
 			b.Fatalf("not a clean steady state: %.0f HTTP errors, %d of %d FFmpeg children running", e, after.children, clients)
 		}
-		mbps := (m["hls_swarm_received_bytes_total"] - m0["hls_swarm_received_bytes_total"]) * 8 / 1e6 / clients / elapsed
+		mbps := (swarmSum(m, "hls_swarm_received_bytes_total") - swarmSum(m0, "hls_swarm_received_bytes_total")) * 8 / 1e6 / clients / elapsed
 		_ = s.cmd.Process.Signal(syscall.SIGTERM)
 		s.wait(30 * time.Second)
 
@@ -133,7 +133,7 @@ func BenchmarkSwarm50(b *testing.B) {
 		b.ReportMetric(100*memRatio, "mem-ratio-%")
 		b.ReportMetric(mbps, "Mbit/s/client")
 		b.Logf("%d clients (%d FFmpeg children running), %.1f s window, %.0f segments so far, %.2f Mbit/s per client received in the window",
-			clients, after.children, elapsed, m["hls_swarm_segment_requests_total"], mbps)
+			clients, after.children, elapsed, m[`hls_swarm_attempts_total{object="segment"}`], mbps)
 		b.Logf("%-22s %14s %14s %8s", "", "swarm process", "FFmpeg clients", "ratio")
 		b.Logf("%-22s %13.3f%% %13.3f%% %7.2f%%", "CPU, % of a core/client", 100*perClient(selfCPU), 100*perClient(childCPU), 100*cpuRatio)
 		b.Logf("%-22s %14.0f %14.0f %7.2f%%", "PSS KiB/client", float64(after.selfPSS)/clients, float64(after.childPSS)/clients, 100*memRatio)

@@ -6,6 +6,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -60,7 +61,7 @@ func run20x30(t *testing.T, bin, promtool, playlist string, segSeconds int) {
 		return m["hls_swarm_active_clients"] == clients && m["hls_swarm_target_clients"] == clients
 	})
 	// A live scrape (mid-run, every metric family present) must lint clean.
-	s.waitMetric(60*time.Second, "a segment", func(m map[string]float64) bool { return m["hls_swarm_segment_requests_total"] > 0 })
+	s.waitMetric(60*time.Second, "a segment", func(m map[string]float64) bool { return m[`hls_swarm_attempts_total{object="segment"}`] > 0 })
 	_, body, err := s.scrape()
 	if err != nil {
 		t.Fatal(err)
@@ -82,15 +83,15 @@ func run20x30(t *testing.T, bin, promtool, playlist string, segSeconds int) {
 	}
 
 	want := float64(clients * (seconds/segSeconds - 3))
-	t.Logf("segments %v (want >= %v), playlists %v, bytes %v, active %v", final["hls_swarm_segment_requests_total"], want,
-		final["hls_swarm_playlist_requests_total"], final["hls_swarm_received_bytes_total"], final["hls_swarm_active_clients"])
-	if got := final["hls_swarm_segment_requests_total"]; got < want {
+	t.Logf("segments %v (want >= %v), playlists %v, bytes %v, active %v", final[`hls_swarm_attempts_total{object="segment"}`], want,
+		final[`hls_swarm_attempts_total{object="media"}`], swarmSum(final, "hls_swarm_received_bytes_total"), final["hls_swarm_active_clients"])
+	if got := final[`hls_swarm_attempts_total{object="segment"}`]; got < want {
 		t.Errorf("segment requests %v, want >= %v", got, want)
 	}
-	if final["hls_swarm_received_bytes_total"] <= 0 {
+	if swarmSum(final, "hls_swarm_received_bytes_total") <= 0 {
 		t.Error("no bytes received")
 	}
-	if got := swarmSum(final, "hls_swarm_http_errors_total") + final["hls_swarm_timeouts_total"]; got != 0 {
+	if got := swarmSum(final, "hls_swarm_errors_total"); got != 0 {
 		t.Errorf("errors %v, want 0", got)
 	}
 	if final["hls_swarm_peak_active_clients"] != clients {
@@ -110,9 +111,10 @@ func run20x30(t *testing.T, bin, promtool, playlist string, segSeconds int) {
 		summary float64
 		metric  string
 	}{
-		{"segments", float64(sum.Requests.Segments), "hls_swarm_segment_requests_total"},
-		{"playlists", float64(sum.Requests.Playlists), "hls_swarm_playlist_requests_total"},
-		{"bytes", float64(sum.ReceivedBytes), "hls_swarm_received_bytes_total"},
+		{"segments", float64(sum.Requests.Segments), `hls_swarm_attempts_total{object="segment"}`},
+		{"playlists", float64(sum.Requests.Playlists), `hls_swarm_attempts_total{object="media"}`},
+		{"segment bytes", float64(sum.Requests.Bytes["segment"]), `hls_swarm_received_bytes_total{object="segment"}`},
+		{"playlist bytes", float64(sum.Requests.Bytes["media"]), `hls_swarm_received_bytes_total{object="media"}`},
 		{"starts", float64(sum.Starts), "hls_swarm_client_starts_total"},
 		{"restarts", float64(sum.Restarts), "hls_swarm_client_restarts_total"},
 		{"stalls", float64(sum.Stalls), "hls_swarm_stalls_total"},
@@ -202,6 +204,23 @@ type faultProxy struct {
 	srv     *http.Server
 	failFor func(segment int) int // status to answer for segment number n, 0 = pass through
 	served  atomic.Int64          // segments passed through
+	answers map[string][]answer   // user agent → what the proxy answered itself
+}
+
+// answer is a response the fault proxy made up (the origin never saw the request).
+type answer struct {
+	path   string
+	status int
+	bytes  int64
+}
+
+// addAnswers adds the proxy's own answers to requests of user agent ua to t.
+func (p *faultProxy) addAnswers(t tally, ua string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, a := range p.answers[ua] {
+		t.add(objectOf(a.path), a.status, a.bytes)
+	}
 }
 
 var swarmSegmentNumber = regexp.MustCompile(`(\d+)\.ts$`)
@@ -227,7 +246,15 @@ func (p *faultProxy) handler() http.Handler {
 			p.mu.Unlock()
 			if fail != nil {
 				if code := fail(n); code != 0 {
-					http.Error(w, http.StatusText(code), code)
+					body := http.StatusText(code)
+					http.Error(w, body, code)
+					p.mu.Lock()
+					if p.answers == nil {
+						p.answers = map[string][]answer{}
+					}
+					ua := r.UserAgent()
+					p.answers[ua] = append(p.answers[ua], answer{r.URL.Path, code, int64(len(body) + 1)})
+					p.mu.Unlock()
 					return
 				}
 			}
@@ -250,6 +277,20 @@ func (p *faultProxy) up(t *testing.T) {
 	p.srv = srv
 	p.mu.Unlock()
 	go func() { _ = srv.Serve(ln) }()
+}
+
+// shutdown stops like nginx's graceful stop: the listener and idle connections close at once
+// (new connections are refused), requests in flight finish.
+func (p *faultProxy) shutdown() {
+	p.mu.Lock()
+	srv := p.srv
+	p.srv = nil
+	p.mu.Unlock()
+	if srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}
 }
 
 // down closes the listener and every connection: new connections are refused.
@@ -280,12 +321,12 @@ func httpErrors(t *testing.T, bin, base string) {
 	s := startSwarm(t, bin, "--clients", strconv.Itoa(clients), "--ramp-rate", "20", "--duration", "0",
 		"--threshold", "http_errors==0", "http://"+p.addr+"/stream.m3u8")
 	m := s.waitMetric(60*time.Second, "404s and 500s counted", func(m map[string]float64) bool {
-		return m[`hls_swarm_http_errors_total{status="404"}`] >= clients && m[`hls_swarm_http_errors_total{status="500"}`] >= clients
+		return m[`hls_swarm_responses_total{object="segment",status="404"}`] >= clients && m[`hls_swarm_responses_total{object="segment",status="500"}`] >= clients
 	})
-	segs := m["hls_swarm_segment_requests_total"]
+	segs := m[`hls_swarm_attempts_total{object="segment"}`]
 	// The run goes on: more segments arrive after the errors, with every client still running.
 	s.waitMetric(30*time.Second, "segments to keep coming", func(m2 map[string]float64) bool {
-		return m2["hls_swarm_segment_requests_total"] >= segs+clients && m2["hls_swarm_active_clients"] == clients
+		return m2[`hls_swarm_attempts_total{object="segment"}`] >= segs+clients && m2["hls_swarm_active_clients"] == clients
 	})
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
 	if code := s.wait(15 * time.Second); code != 1 {
@@ -314,12 +355,12 @@ func originDown(t *testing.T, bin, base string) {
 	servedBefore := p.served.Load()
 	p.up(t)
 	after := s.waitMetric(60*time.Second, "segments to flow again after the origin came back", func(m map[string]float64) bool {
-		return m["hls_swarm_segment_requests_total"] >= before["hls_swarm_segment_requests_total"]+2*clients &&
+		return m[`hls_swarm_attempts_total{object="segment"}`] >= before[`hls_swarm_attempts_total{object="segment"}`]+2*clients &&
 			p.served.Load() >= servedBefore+2*clients
 	})
-	t.Logf("during the outage: exits %v, restarts %v, reconnects %v, timeouts %v, http errors %v; after: active %v",
-		swarmSum(before, "hls_swarm_client_exits_total"), before["hls_swarm_client_restarts_total"], before["hls_swarm_reconnects_total"],
-		before["hls_swarm_timeouts_total"], swarmSum(before, "hls_swarm_http_errors_total"), after["hls_swarm_active_clients"])
+	t.Logf("during the outage: exits %v, restarts %v, refused %v, failed attempts %v of %v; after: active %v",
+		swarmSum(before, "hls_swarm_client_exits_total"), before["hls_swarm_client_restarts_total"], swarmSum(before, `hls_swarm_errors_total{class="refused"`),
+		swarmSum(before, "hls_swarm_errors_total"), swarmSum(before, "hls_swarm_attempts_total"), after["hls_swarm_active_clients"])
 	s.waitMetric(30*time.Second, "every client running again", func(m map[string]float64) bool {
 		return m["hls_swarm_active_clients"] == clients
 	})

@@ -66,7 +66,7 @@ func TestSwarmClientImage(t *testing.T) {
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
 		last = string(b)
-		return value(last, "hls_swarm_active_clients") == clients && value(last, "hls_swarm_segment_requests_total") >= clients
+		return value(last, "hls_swarm_active_clients") == clients && value(last, `hls_swarm_attempts_total\{object="segment"\}`) >= clients
 	}
 	deadline := time.Now().Add(120 * time.Second)
 	for !ok() && time.Now().Before(deadline) {
@@ -83,5 +83,5 @@ func TestSwarmClientImage(t *testing.T) {
 		t.Fatalf("swarm in the container did not reach %d active clients fetching segments:\n%s\nlogs:\n%s",
 			clients, strings.Join(lines, "\n"), logs)
 	}
-	t.Logf("active %v, segments %v", value(last, "hls_swarm_active_clients"), value(last, "hls_swarm_segment_requests_total"))
+	t.Logf("active %v, segments %v", value(last, "hls_swarm_active_clients"), value(last, `hls_swarm_attempts_total\{object="segment"\}`))
 }

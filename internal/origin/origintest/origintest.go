@@ -40,6 +40,7 @@ type settings struct {
 	minSegments int
 	timeout     time.Duration
 	logger      *slog.Logger
+	logDir      string
 }
 
 // WithResolution replaces the top rendition's size (a ladder's lower rungs scale with it).
@@ -63,6 +64,9 @@ func Small() Option {
 
 // WithMinSegments makes Start wait until every media playlist lists n segments (default 2).
 func WithMinSegments(n int) Option { return func(s *settings) { s.minSegments = n } }
+
+// WithLogDir keeps nginx's access log (profiles logged, debug, tap-logged) in dir.
+func WithLogDir(dir string) Option { return func(s *settings) { s.logDir = dir } }
 
 // WithLogger sends the origin's log (FFmpeg and nginx lines included) to l; the default
 // discards it unless the test runs with -v, where it goes to t.Log.
@@ -96,7 +100,7 @@ func Start(t testing.TB, profile string, opts ...Option) *Origin {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
 	defer cancel()
-	plan, err := origin.Prepare(ctx, origin.Config{Profile: p, Overrides: s.overrides, FFmpeg: ffmpeg, Nginx: nginx, Logger: s.logger})
+	plan, err := origin.Prepare(ctx, origin.Config{Profile: p, Overrides: s.overrides, FFmpeg: ffmpeg, Nginx: nginx, Logger: s.logger, LogDir: s.logDir})
 	if err != nil {
 		t.Fatalf("origintest: %v", err)
 	}

@@ -15,30 +15,47 @@ const (
 	ClientExited
 	// ClientRestartScheduled: the supervisor will restart the client after Delay.
 	ClientRestartScheduled
-	// PlaylistRequest: the client requested a playlist (URL set).
-	PlaylistRequest
-	// SegmentRequest: the client requested a media segment (URL set).
-	SegmentRequest
-	// FirstSegment: the first segment of this client process arrived; Elapsed is time since start.
-	FirstSegment
-	// Progress: a -progress block; Bytes is the total so far for this process, Speed the playback speed.
+	// Request: one attempt measured by the meter (internal/swarm/meter): a request that got a
+	// response, or a failed connection. URL, Object, Status, Bytes, TTFB, Elapsed, Reused,
+	// Class and Media describe it.
+	Request
+	// Progress: a -progress block; Speed is the playback speed FFmpeg reports.
 	Progress
-	// HTTPError: the client saw an HTTP error; Status is the code (0 if unknown).
-	HTTPError
-	// Timeout: a request timed out.
-	Timeout
-	// Reconnect: the client reconnected to the origin.
-	Reconnect
 	// StallStarted and StallEnded bracket a period with speed < 1 for longer than the stall threshold.
 	StallStarted
 	StallEnded
 )
 
+// Objects a Request is for (Event.Object).
+const (
+	ObjectMaster  = "master"  // master (multivariant) playlist
+	ObjectMedia   = "media"   // media playlist (also a playlist URL not parsed yet)
+	ObjectSegment = "segment" // media segment
+	ObjectInit    = "init"    // initialisation section (EXT-X-MAP)
+	ObjectKey     = "key"     // decryption key (EXT-X-KEY)
+	ObjectOther   = "other"   // anything else
+)
+
+// Objects lists every Object value.
+var Objects = []string{ObjectMaster, ObjectMedia, ObjectSegment, ObjectInit, ObjectKey, ObjectOther}
+
+// Error classes of a failed attempt (Event.Class); "" is a successful attempt.
+const (
+	ClassHTTP    = "http"    // the origin answered with a status ≥ 400
+	ClassRefused = "refused" // connection refused
+	ClassReset   = "reset"   // connection reset or closed before the response or body ended
+	ClassTimeout = "timeout" // connect, request or body read timed out
+	ClassDNS     = "dns"     // the host name did not resolve
+	ClassTLS     = "tls"     // TLS handshake or certificate verification failed
+	ClassOther   = "other"   // any other failure
+)
+
+// Classes lists every non-empty Class value.
+var Classes = []string{ClassHTTP, ClassRefused, ClassReset, ClassTimeout, ClassDNS, ClassTLS, ClassOther}
+
 var kindNames = map[Kind]string{
 	ClientStarted: "client_started", ClientExited: "client_exited", ClientRestartScheduled: "restart_scheduled",
-	PlaylistRequest: "playlist_request", SegmentRequest: "segment_request", FirstSegment: "first_segment",
-	Progress: "progress", HTTPError: "http_error", Timeout: "timeout", Reconnect: "reconnect",
-	StallStarted: "stall_started", StallEnded: "stall_ended",
+	Request: "request", Progress: "progress", StallStarted: "stall_started", StallEnded: "stall_ended",
 }
 
 func (k Kind) String() string {
@@ -54,12 +71,20 @@ type Event struct {
 	Client  int           // client index, 0-based
 	Attempt int           // process attempt of this client, 0 = first start
 	Time    time.Time     // when it was observed
-	URL     string        // PlaylistRequest, SegmentRequest, HTTPError
-	Status  int           // HTTPError: HTTP status code; ClientExited: exit code (-1 if killed by a signal)
-	Reason  string        // ClientExited: clean|error|signal|killed|stopped; HTTPError: text
-	Bytes   int64         // Progress: total bytes read by this process so far (0 if unknown)
+	URL     string        // Request: the absolute URL asked for
+	Status  int           // Request: HTTP status (0 = no response); ClientExited: exit code (-1 if killed by a signal)
+	Reason  string        // ClientExited: clean|error|signal|killed|stopped; Request: the error text of a failed attempt
 	Speed   float64       // Progress: playback speed (1.0 = real time)
-	Elapsed time.Duration // FirstSegment: since process start; ClientRestartScheduled: the delay
+	Elapsed time.Duration // Request: request sent → last body byte; ClientRestartScheduled: the delay
+
+	// Request only.
+	Object string        // ObjectMaster … ObjectOther
+	Class  string        // "" = success, else ClassHTTP … ClassOther
+	Bytes  int64         // body bytes received from the origin
+	TTFB   time.Duration // request sent → response header received (0 without a response)
+	Reused bool          // sent on a connection that carried an earlier request
+	Media  time.Duration // segment: its EXTINF duration from the client's media playlist (0 if unknown)
+	Ended  bool          // media playlist: it has EXT-X-ENDLIST (VOD)
 }
 
 // Sink receives events. Implementations must be safe for concurrent use and must not block for long.

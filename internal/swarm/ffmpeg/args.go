@@ -40,6 +40,9 @@ type ClientOptions struct {
 	UserAgent      string
 	Headers        []string // "Name: value"
 	LogLevel       string   // default DefaultLogLevel
+	// HTTPProxy is the client's metering proxy (internal/swarm/meter), passed as -http_proxy:
+	// FFmpeg then sends every playlist and segment request to it as an absolute-URI GET.
+	HTTPProxy string
 }
 
 // Args returns the full argv (argv[0] is the FFmpeg path) for one client on this FFmpeg.
@@ -95,6 +98,12 @@ func (c Capabilities) Args(o ClientOptions) ([]string, error) {
 			secs := int((o.ReconnectDelayMax + time.Second - 1) / time.Second)
 			args = append(args, "-reconnect_delay_max", strconv.Itoa(secs))
 		}
+	}
+	if o.HTTPProxy != "" {
+		if !c.HTTP("http_proxy") {
+			return nil, fmt.Errorf("ffmpeg at %q (%s) has no http_proxy option: the swarm measures clients through it; use FFmpeg 4.0 or newer", c.Path, c.Version)
+		}
+		args = append(args, "-http_proxy", o.HTTPProxy)
 	}
 	if o.SegmentRetries > 0 && c.HLS("seg_max_retry") {
 		args = append(args, "-seg_max_retry", strconv.Itoa(o.SegmentRetries))

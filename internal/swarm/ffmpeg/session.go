@@ -7,30 +7,22 @@ import (
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/event"
 )
 
-// recentSegments is how many requested segment URLs a Session remembers to tell a segment's
-// "Opening '…' for reading" line from a playlist's (one per playlist of a multi-variant client).
-const recentSegments = 16
-
-// Session turns what one FFmpeg process prints (stderr lines and -progress blocks) into events
-// for one client attempt. It is safe for concurrent use: stderr and the progress pipe are read
-// by different goroutines.
+// Session follows what one FFmpeg process prints (stderr lines and -progress blocks) for one
+// client attempt: whether media arrived and the playback speed. Requests, bytes and errors are
+// not read from FFmpeg's output: the client's metering proxy (internal/swarm/meter) measures
+// them. It is safe for concurrent use: stderr and the progress pipe are read by different
+// goroutines.
 type Session struct {
 	client, attempt int
 	start           time.Time
 	stallAfter      time.Duration
 	sink            event.Sink
 
-	mu     sync.Mutex
-	recent [recentSegments]string
-	next   int
-	// pending: an error (HTTP status, timeout, refused connection) was reported and the
-	// "Failed to open segment"/"Failed to reload playlist" line it causes has not come yet.
-	pending      bool
+	mu           sync.Mutex
 	gotFirst     bool
 	lastProgress time.Time
 	slowSince    time.Time
 	stalled      bool
-	bytes        int64
 	closed       bool
 }
 
@@ -45,50 +37,8 @@ func (s *Session) emit(e event.Event) {
 	s.sink.Handle(e)
 }
 
-// LogLine handles one stderr line seen at now and returns how it was parsed.
-func (s *Session) LogLine(line string, now time.Time) LogEntry {
-	e := ParseLogLine(line)
-	if e.Kind == LogOther {
-		return e
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch e.Kind {
-	case LogSegmentRequest:
-		s.recent[s.next%recentSegments] = e.URL
-		s.next++
-		s.pending = false
-		s.emit(event.Event{Kind: event.SegmentRequest, Time: now, URL: e.URL})
-	case LogOpen:
-		for _, u := range s.recent {
-			if u == e.URL {
-				return e // the segment just requested, being opened
-			}
-		}
-		s.pending = false
-		s.emit(event.Event{Kind: event.PlaylistRequest, Time: now, URL: e.URL})
-	case LogHTTPError:
-		s.pending = true
-		s.emit(event.Event{Kind: event.HTTPError, Time: now, Status: e.Status, Reason: e.Message})
-	case LogTimeout:
-		s.pending = true
-		s.emit(event.Event{Kind: event.Timeout, Time: now, Reason: e.Message})
-	case LogReconnect:
-		s.emit(event.Event{Kind: event.Reconnect, Time: now, Reason: e.Message})
-	case LogConnectFailed, LogTruncated:
-		// A failure without an HTTP status: an error of unknown status (0).
-		s.pending = true
-		s.emit(event.Event{Kind: event.HTTPError, Time: now, Status: 0, Reason: e.Message})
-	case LogSegmentFailed, LogPlaylistFailed:
-		// The consequence of the error just reported, or a failure FFmpeg gave no cause for.
-		if s.pending {
-			s.pending = false
-			return e
-		}
-		s.emit(event.Event{Kind: event.HTTPError, Time: now, Status: 0, Reason: e.Message})
-	}
-	return e
-}
+// LogLine parses one stderr line (for the warnings kept for the exit log).
+func (s *Session) LogLine(line string, _ time.Time) LogEntry { return ParseLogLine(line) }
 
 // Progress handles one -progress block seen at now.
 func (s *Session) Progress(p Progress, now time.Time) {
@@ -99,12 +49,8 @@ func (s *Session) Progress(p Progress, now time.Time) {
 	}
 	if !s.gotFirst && (p.Frame > 0 || (p.OutTimeKnown && p.OutTime > 0)) {
 		s.gotFirst = true
-		s.emit(event.Event{Kind: event.FirstSegment, Time: now, Elapsed: now.Sub(s.start)})
 	}
-	if p.TotalSize > s.bytes {
-		s.bytes = p.TotalSize
-	}
-	s.emit(event.Event{Kind: event.Progress, Time: now, Bytes: s.bytes, Speed: p.Speed})
+	s.emit(event.Event{Kind: event.Progress, Time: now, Speed: p.Speed})
 	if !s.gotFirst || !p.SpeedKnown {
 		return
 	}

@@ -1,8 +1,10 @@
 // Package metrics turns the swarm's event stream into Prometheus metrics on a private
 // registry, serves them with /healthz and /readyz, and hands the same numbers to the report.
 //
-// Cardinality is bounded: no per-client labels; the only labels are an exit reason (a fixed
-// set) and an HTTP status code (100..599, anything else is "unknown").
+// Request counts, bytes, errors and latencies come from the metering proxy's event.Request
+// (one per attempt: a request that got a response, or a failed connection), never from
+// FFmpeg's log. Cardinality is bounded: no per-client labels; labels are an object kind, an
+// HTTP status (100..599, else "unknown"), an error class and an exit reason, all fixed sets.
 package metrics
 
 import (
@@ -33,44 +35,63 @@ var startupBuckets = []float64{0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 7.5, 10, 1
 // backoffBuckets are the restart-backoff histogram's upper bounds in seconds.
 var backoffBuckets = []float64{0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30}
 
-// maxStartupSamples bounds the raw start-up samples kept for exact percentiles.
-const maxStartupSamples = 1 << 20
+// LatencyBuckets are the request-latency histograms' upper bounds in seconds.
+var latencyBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20, 30}
+
+// maxSamples bounds the raw samples kept per latency for exact percentiles.
+const maxSamples = 1 << 20
+
+// Names of the latency sample sets (Snapshot.Samples) and of their histograms (without the
+// namespace).
+const (
+	Startup         = "time_to_first_segment_seconds"
+	SegmentTTFB     = "segment_ttfb_seconds"
+	SegmentDownload = "segment_download_seconds"
+	PlaylistLatency = "playlist_latency_seconds"
+)
+
+// clientState is what the collector follows per client.
+type clientState struct {
+	running  bool
+	started  time.Time // the current process's start
+	gotFirst bool      // the current process received a segment
+}
 
 // Collector is an event.Sink that keeps the swarm's metrics. It is safe for concurrent use.
 type Collector struct {
 	reg *prometheus.Registry
 
-	mu        sync.Mutex
-	running   map[int]bool  // client → a process is running
-	stalled   map[int]bool  // client → in a stall
-	lastBytes map[int]int64 // client → bytes reported by its current process
-	startup   []time.Duration
-	peak      int
-	first     time.Time // first event seen
-	last      time.Time // last event seen
+	mu      sync.Mutex
+	clients map[int]*clientState
+	running int
+	stalled map[int]bool // client → in a stall
+	samples map[string][]time.Duration
+	peak    int
+	first   time.Time // first event seen
+	last    time.Time // last event seen
 
 	target, active, stalledG prometheus.Gauge
 	peakG                    prometheus.Gauge
 	starts, restarts         prometheus.Counter
 	exits                    *prometheus.CounterVec
 	restartsScheduled        prometheus.Counter
-	playlists, segments      prometheus.Counter
-	bytes                    prometheus.Counter
-	httpErrors               *prometheus.CounterVec
-	timeouts, reconnects     prometheus.Counter
+	attempts, bytes          *prometheus.CounterVec
+	responses, errors        *prometheus.CounterVec
+	reused                   prometheus.Counter
 	stalls                   prometheus.Counter
-	speed, firstSegment      prometheus.Histogram
-	backoff                  prometheus.Histogram
+	speed, backoff           prometheus.Histogram
+	latency                  map[string]prometheus.Histogram
 }
 
 // New returns a Collector whose registry also carries the Go runtime and process collectors
 // and a build-info gauge labelled with version.
 func New(version string) *Collector {
 	c := &Collector{
-		reg:       prometheus.NewRegistry(),
-		running:   map[int]bool{},
-		stalled:   map[int]bool{},
-		lastBytes: map[int]int64{},
+		reg:     prometheus.NewRegistry(),
+		clients: map[int]*clientState{},
+		stalled: map[int]bool{},
+		samples: map[string][]time.Duration{},
+		latency: map[string]prometheus.Histogram{},
 	}
 	gauge := func(name, help string) prometheus.Gauge {
 		return prometheus.NewGauge(prometheus.GaugeOpts{Namespace: Namespace, Name: name, Help: help})
@@ -87,18 +108,31 @@ func New(version string) *Collector {
 	c.restartsScheduled = counter("client_restarts_scheduled_total", "Restarts the supervisor scheduled after a client exited.")
 	c.exits = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "client_exits_total",
 		Help: "Client process exits by reason (clean, error, signal, killed, stopped, other)."}, []string{"reason"})
-	c.playlists = counter("playlist_requests_total", "Playlist requests made by clients.")
-	c.segments = counter("segment_requests_total", "Media segment requests made by clients.")
-	c.bytes = counter("received_bytes_total", "Bytes received by clients, as reported by FFmpeg progress.")
-	c.httpErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "http_errors_total",
-		Help: "HTTP errors seen by clients, by status code (\"unknown\" when FFmpeg gave none)."}, []string{"status"})
-	c.timeouts = counter("timeouts_total", "Requests that timed out.")
-	c.reconnects = counter("reconnects_total", "Reconnections to the origin.")
+	vec := func(name, help string, labels ...string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: name, Help: help}, labels)
+	}
+	c.attempts = vec("attempts_total", "Attempts measured by the metering proxy, by object: a request that got a response, or a failed connection.", "object")
+	c.responses = vec("responses_total", "Attempts that got an HTTP response from the origin, by object and status.", "object", "status")
+	c.errors = vec("errors_total", "Failed attempts by object and class (http = status >= 400; refused, reset, timeout, dns, tls, other = no complete response).", "object", "class")
+	c.bytes = vec("received_bytes_total", "Response body bytes received from the origin, by object.", "object")
+	c.reused = counter("reused_connection_requests_total", "Attempts sent on an origin connection that carried an earlier request (keep-alive).")
+	histo := func(name, help string) prometheus.Histogram {
+		h := prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: Namespace, Name: name, Help: help, Buckets: latencyBuckets})
+		c.latency[name] = h
+		return h
+	}
+	histo(SegmentTTFB, "Segment requests: request sent to response header received, for segments received whole.")
+	histo(SegmentDownload, "Segment requests: request sent to last body byte received, for segments received whole.")
+	histo(PlaylistLatency, "Playlist requests: request sent to last body byte received, for playlists received whole.")
+	for _, o := range event.Objects {
+		c.attempts.WithLabelValues(o)
+		c.bytes.WithLabelValues(o)
+	}
 	c.stalls = counter("stalls_total", "Stalls started (playback speed below 1 for longer than the stall threshold).")
 	c.speed = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: Namespace, Name: "playback_speed",
 		Help: "Playback speed reported by clients' progress (1 = real time).", Buckets: speedBuckets})
-	c.firstSegment = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: Namespace, Name: "time_to_first_segment_seconds",
-		Help: "Time from a client process start to its first media segment.", Buckets: startupBuckets})
+	c.latency[Startup] = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: Namespace, Name: Startup,
+		Help: "Time from a client process start to its first media segment fully received.", Buckets: startupBuckets})
 	c.backoff = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: Namespace, Name: "client_restart_backoff_seconds",
 		Help: "Delay the supervisor waited before restarting a client (capped, jittered exponential backoff).", Buckets: backoffBuckets})
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: Namespace, Name: "build_info",
@@ -108,8 +142,8 @@ func New(version string) *Collector {
 		c.exits.WithLabelValues(r)
 	}
 	c.reg.MustRegister(c.target, c.active, c.peakG, c.stalledG, c.starts, c.restarts, c.restartsScheduled, c.exits,
-		c.playlists, c.segments, c.bytes, c.httpErrors, c.timeouts, c.reconnects, c.stalls, c.speed,
-		c.firstSegment, c.backoff, build,
+		c.attempts, c.responses, c.errors, c.bytes, c.reused, c.stalls, c.speed, c.backoff, build,
+		c.latency[Startup], c.latency[SegmentTTFB], c.latency[SegmentDownload], c.latency[PlaylistLatency],
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return c
@@ -125,7 +159,23 @@ func (c *Collector) SetTarget(n int) { c.target.Set(float64(n)) }
 func (c *Collector) Ready() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.startup) > 0
+	return len(c.samples[Startup]) > 0
+}
+
+func (c *Collector) client(i int) *clientState {
+	s := c.clients[i]
+	if s == nil {
+		s = &clientState{}
+		c.clients[i] = s
+	}
+	return s
+}
+
+func (c *Collector) observe(name string, d time.Duration) {
+	c.latency[name].Observe(d.Seconds())
+	if len(c.samples[name]) < maxSamples {
+		c.samples[name] = append(c.samples[name], d)
+	}
 }
 
 // Handle updates the metrics from one event. Unknown kinds are ignored.
@@ -146,8 +196,11 @@ func (c *Collector) Handle(e event.Event) {
 		if e.Attempt > 0 {
 			c.restarts.Inc()
 		}
-		c.running[e.Client] = true
-		c.lastBytes[e.Client] = 0
+		cs := c.client(e.Client)
+		if !cs.running {
+			c.running++
+		}
+		cs.running, cs.started, cs.gotFirst = true, e.Time, false
 		c.setActive()
 	case event.ClientExited:
 		reason := e.Reason
@@ -155,37 +208,21 @@ func (c *Collector) Handle(e event.Event) {
 			reason = "other"
 		}
 		c.exits.WithLabelValues(reason).Inc()
-		delete(c.running, e.Client)
+		if cs := c.client(e.Client); cs.running {
+			cs.running = false
+			c.running--
+		}
 		c.endStall(e.Client)
 		c.setActive()
 	case event.ClientRestartScheduled:
 		c.restartsScheduled.Inc()
 		c.backoff.Observe(e.Elapsed.Seconds())
-	case event.PlaylistRequest:
-		c.playlists.Inc()
-	case event.SegmentRequest:
-		c.segments.Inc()
-	case event.FirstSegment:
-		c.firstSegment.Observe(e.Elapsed.Seconds())
-		if len(c.startup) < maxStartupSamples {
-			c.startup = append(c.startup, e.Elapsed)
-		}
+	case event.Request:
+		c.request(e)
 	case event.Progress:
-		if d := e.Bytes - c.lastBytes[e.Client]; d > 0 {
-			c.bytes.Add(float64(d))
-		}
-		if e.Bytes > c.lastBytes[e.Client] {
-			c.lastBytes[e.Client] = e.Bytes
-		}
 		if e.Speed > 0 {
 			c.speed.Observe(e.Speed)
 		}
-	case event.HTTPError:
-		c.httpErrors.WithLabelValues(statusLabel(e.Status)).Inc()
-	case event.Timeout:
-		c.timeouts.Inc()
-	case event.Reconnect:
-		c.reconnects.Inc()
 	case event.StallStarted:
 		if !c.stalled[e.Client] {
 			c.stalled[e.Client] = true
@@ -197,8 +234,45 @@ func (c *Collector) Handle(e event.Event) {
 	}
 }
 
+// request counts one measured attempt.
+func (c *Collector) request(e event.Event) {
+	obj := e.Object
+	if !slices.Contains(event.Objects, obj) {
+		obj = event.ObjectOther
+	}
+	c.attempts.WithLabelValues(obj).Inc()
+	if e.Status != 0 {
+		c.responses.WithLabelValues(obj, statusLabel(e.Status)).Inc()
+	}
+	if e.Class != "" {
+		class := e.Class
+		if !slices.Contains(event.Classes, class) {
+			class = event.ClassOther
+		}
+		c.errors.WithLabelValues(obj, class).Inc()
+	}
+	c.bytes.WithLabelValues(obj).Add(float64(e.Bytes))
+	if e.Reused {
+		c.reused.Inc()
+	}
+	if e.Class != "" {
+		return
+	}
+	switch obj {
+	case event.ObjectSegment:
+		c.observe(SegmentTTFB, e.TTFB)
+		c.observe(SegmentDownload, e.Elapsed)
+		if cs := c.client(e.Client); cs.running && !cs.gotFirst {
+			cs.gotFirst = true
+			c.observe(Startup, e.Time.Add(e.Elapsed).Sub(cs.started))
+		}
+	case event.ObjectMaster, event.ObjectMedia:
+		c.observe(PlaylistLatency, e.Elapsed)
+	}
+}
+
 func (c *Collector) setActive() {
-	n := len(c.running)
+	n := c.running
 	c.active.Set(float64(n))
 	if n > c.peak {
 		c.peak = n

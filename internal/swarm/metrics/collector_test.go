@@ -18,32 +18,34 @@ import (
 func feed(c *Collector) {
 	t0 := time.Unix(1_700_000_000, 0)
 	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
+	req := func(client int, at0 float64, object string, status int, bytes int64, class string) event.Event {
+		return event.Event{Kind: event.Request, Client: client, Time: at(at0), Object: object, Status: status,
+			Bytes: bytes, Class: class, TTFB: 10 * time.Millisecond, Elapsed: 100 * time.Millisecond}
+	}
 	evs := []event.Event{
 		{Kind: event.ClientStarted, Client: 0, Time: at(0)},
 		{Kind: event.ClientStarted, Client: 1, Time: at(0.2)},
 		{Kind: event.ClientStarted, Client: 2, Time: at(0.4)},
-		{Kind: event.PlaylistRequest, Client: 0, Time: at(0.3)},
-		{Kind: event.SegmentRequest, Client: 0, Time: at(0.4)},
-		{Kind: event.FirstSegment, Client: 0, Time: at(0.5), Elapsed: 500 * time.Millisecond},
-		{Kind: event.SegmentRequest, Client: 1, Time: at(0.6)},
-		{Kind: event.FirstSegment, Client: 1, Time: at(1.2), Elapsed: time.Second},
-		{Kind: event.Progress, Client: 0, Time: at(1), Bytes: 1000, Speed: 1.0},
-		{Kind: event.Progress, Client: 0, Time: at(2), Bytes: 3000, Speed: 0.5},
+		req(0, 0.3, event.ObjectMedia, 206, 300, ""),
+		req(0, 0.4, event.ObjectSegment, 206, 1000, ""), // first segment of client 0: 0.5 s after its start
+		req(1, 1.1, event.ObjectSegment, 206, 2000, ""), // client 1: 1.0 s
+		{Kind: event.Progress, Client: 0, Time: at(1), Speed: 1.0},
+		{Kind: event.Progress, Client: 0, Time: at(2), Speed: 0.5},
 		{Kind: event.StallStarted, Client: 0, Time: at(3)},
 		{Kind: event.StallStarted, Client: 0, Time: at(3.1)}, // duplicate: counted once
-		{Kind: event.HTTPError, Client: 2, Time: at(3), Status: 404},
-		{Kind: event.HTTPError, Client: 2, Time: at(3.5), Status: 500},
-		{Kind: event.HTTPError, Client: 2, Time: at(3.6), Status: 404},
-		{Kind: event.HTTPError, Client: 2, Time: at(3.7), Status: 0},
-		{Kind: event.Timeout, Client: 2, Time: at(4)},
-		{Kind: event.Reconnect, Client: 2, Time: at(4.1)},
+		req(2, 3, event.ObjectSegment, 404, 150, event.ClassHTTP),
+		req(2, 3.5, event.ObjectSegment, 500, 170, event.ClassHTTP),
+		req(2, 3.6, event.ObjectSegment, 404, 150, event.ClassHTTP),
+		req(2, 3.7, event.ObjectMedia, 0, 0, event.ClassRefused),
+		req(2, 4, event.ObjectSegment, 206, 500, event.ClassTimeout),                     // a body cut short by a timeout
 		{Kind: event.ClientExited, Client: 0, Time: at(5), Reason: "killed", Status: -1}, // ends its stall
 		{Kind: event.ClientRestartScheduled, Client: 0, Time: at(5), Elapsed: 250 * time.Millisecond},
 		{Kind: event.ClientStarted, Client: 0, Attempt: 1, Time: at(5.3)},
-		{Kind: event.Progress, Client: 0, Attempt: 1, Time: at(6), Bytes: 500, Speed: 1.0}, // new process: from 0
-		{Kind: event.FirstSegment, Client: 0, Attempt: 1, Time: at(6), Elapsed: 700 * time.Millisecond},
+		{Kind: event.Progress, Client: 0, Attempt: 1, Time: at(6), Speed: 1.0},
+		req(0, 5.9, event.ObjectSegment, 206, 800, ""), // restarted process: 0.7 s
 		{Kind: event.ClientExited, Client: 2, Time: at(7), Reason: "weird"},
 	}
+	evs[4].Reused = true
 	for _, e := range evs {
 		c.Handle(e)
 	}
@@ -76,16 +78,23 @@ func TestSnapshot(t *testing.T) {
 		{"restarts scheduled", s.RestartsScheduled, 1},
 		{"exits killed", s.Exits["killed"], 1},
 		{"exits other", s.Exits["other"], 1},
-		{"playlists", s.PlaylistRequests, 1},
-		{"segments", s.SegmentRequests, 2},
-		{"bytes", s.ReceivedBytes, 3500},
-		{"404", s.HTTPErrors["404"], 2},
-		{"500", s.HTTPErrors["500"], 1},
-		{"unknown", s.HTTPErrors["unknown"], 1},
-		{"timeouts", s.Timeouts, 1},
-		{"reconnects", s.Reconnects, 1},
+		{"media attempts", s.Attempts["media"], 2},
+		{"segment attempts", s.Attempts["segment"], 7},
+		{"segment bytes", s.Bytes["segment"], 4770},
+		{"media bytes", s.Bytes["media"], 300},
+		{"206", s.Responses["segment"]["206"], 4},
+		{"404", s.Responses["segment"]["404"], 2},
+		{"500", s.Responses["segment"]["500"], 1},
+		{"no status", int64(len(s.Responses["media"])), 1},
+		{"http errors", s.Errors["segment"]["http"], 3},
+		{"timeouts", s.Errors["segment"]["timeout"], 1},
+		{"refused", s.Errors["media"]["refused"], 1},
+		{"reused", s.Reused, 1},
 		{"stalls", s.Stalls, 1},
-		{"startup samples", int64(len(s.StartupSamples)), 3},
+		{"startup samples", int64(len(s.Samples[Startup])), 3},
+		{"segment ttfb samples", int64(len(s.Samples[SegmentTTFB])), 3},
+		{"playlist samples", int64(len(s.Samples[PlaylistLatency])), 1},
+		{"startup histogram", int64(s.Histograms[Startup].Count), 3},
 	}
 	for _, ck := range checks {
 		if ck.got != ck.want {
@@ -97,6 +106,16 @@ func TestSnapshot(t *testing.T) {
 	}
 	if got := s.LastEvent.Sub(s.FirstEvent); got != 7*time.Second {
 		t.Errorf("event span = %s, want 7s", got)
+	}
+	want := ms(500, 1000, 700)
+	for i, d := range s.Samples[Startup] {
+		if d != want[i] {
+			t.Errorf("startup samples %v, want %v (client start → segment received)", s.Samples[Startup], want)
+			break
+		}
+	}
+	if h := s.Histograms[SegmentTTFB]; h.Count != 3 || len(h.UpperBounds) != len(latencyBuckets) || h.Cumulative[1] != 3 {
+		t.Errorf("segment ttfb histogram %+v", h)
 	}
 }
 
@@ -137,8 +156,10 @@ func TestServeAndPromtool(t *testing.T) {
 		t.Fatalf("/metrics = %d", code)
 	}
 	for _, want := range []string{
-		`hls_swarm_active_clients 2`, `hls_swarm_http_errors_total{status="404"} 2`,
-		`hls_swarm_client_exits_total{reason="killed"} 1`, `hls_swarm_received_bytes_total 3500`,
+		`hls_swarm_active_clients 2`, `hls_swarm_responses_total{object="segment",status="404"} 2`,
+		`hls_swarm_errors_total{class="refused",object="media"} 1`, `hls_swarm_attempts_total{object="segment"} 7`,
+		`hls_swarm_client_exits_total{reason="killed"} 1`, `hls_swarm_received_bytes_total{object="segment"} 4770`,
+		`hls_swarm_segment_ttfb_seconds_count 3`, `hls_swarm_segment_download_seconds_bucket{le="0.1"} 3`,
 		`hls_swarm_time_to_first_segment_seconds_count 3`, `hls_swarm_client_restart_backoff_seconds_sum 0.25`, `hls_swarm_build_info{version="v1.2.3"} 1`,
 		`process_resident_memory_bytes`, `go_goroutines`,
 	} {
@@ -167,14 +188,22 @@ func TestListenBusyPort(t *testing.T) {
 	}
 }
 
+func ms(v ...int) []time.Duration {
+	out := make([]time.Duration, len(v))
+	for i, x := range v {
+		out[i] = time.Duration(x) * time.Millisecond
+	}
+	return out
+}
+
 // BenchmarkHandle measures the collector's cost per event (a 50-client swarm sends ~150/s).
 func BenchmarkHandle(b *testing.B) {
 	c := New("bench")
 	t0 := time.Now()
 	evs := []event.Event{
-		{Kind: event.Progress, Bytes: 1000, Speed: 1},
-		{Kind: event.SegmentRequest, URL: "http://127.0.0.1/s1.ts"},
-		{Kind: event.PlaylistRequest, URL: "http://127.0.0.1/stream.m3u8"},
+		{Kind: event.Progress, Speed: 1},
+		{Kind: event.Request, Object: event.ObjectSegment, Status: 206, Bytes: 500000, TTFB: time.Millisecond, Elapsed: 5 * time.Millisecond},
+		{Kind: event.Request, Object: event.ObjectMedia, Status: 206, Bytes: 400, TTFB: time.Millisecond, Elapsed: time.Millisecond},
 	}
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -19,18 +20,30 @@ type Snapshot struct {
 	Restarts          int64
 	RestartsScheduled int64
 	Exits             map[string]int64 // by reason
-	PlaylistRequests  int64
-	SegmentRequests   int64
-	ReceivedBytes     int64
-	HTTPErrors        map[string]int64 // by status code
-	Timeouts          int64
-	Reconnects        int64
-	Stalls            int64
-	// StartupSamples are the raw times to first segment (one per client process that got one),
-	// the observations behind hls_swarm_time_to_first_segment_seconds.
-	StartupSamples []time.Duration
+	// Attempts, Bytes: by object. Responses: object → status → count. Errors: object → class → count.
+	Attempts  map[string]int64
+	Bytes     map[string]int64
+	Responses map[string]map[string]int64
+	Errors    map[string]map[string]int64
+	Reused    int64
+	Stalls    int64
+	// Samples are the raw observations behind each latency histogram (by name: Startup,
+	// SegmentTTFB, SegmentDownload, PlaylistLatency), for exact percentiles.
+	Samples map[string][]time.Duration
+	// Histograms are the same histograms as /metrics serves them, bucket by bucket, so runs on
+	// several machines can be merged.
+	Histograms map[string]Histogram
 	// FirstEvent and LastEvent bracket the events seen (zero if none).
 	FirstEvent, LastEvent time.Time
+}
+
+// Histogram is one Prometheus histogram: upper bounds in seconds and the cumulative count at
+// each (the +Inf bucket is Count).
+type Histogram struct {
+	UpperBounds []float64 `json:"upper_bounds_seconds"`
+	Cumulative  []uint64  `json:"cumulative_counts"`
+	Count       uint64    `json:"count"`
+	Sum         float64   `json:"sum_seconds"`
 }
 
 // Snapshot reads the current totals.
@@ -56,18 +69,58 @@ func (c *Collector) Snapshot() (Snapshot, error) {
 		}
 		return m.GetGauge().GetValue()
 	}
-	labelled := func(name string) map[string]int64 {
-		out := map[string]int64{}
-		f := byName[Namespace+"_"+name]
-		if f == nil {
-			return out
+	label := func(m *dto.Metric, name string) string {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == name {
+				return l.GetValue()
+			}
 		}
-		for _, m := range f.GetMetric() {
-			if v := int64(m.GetCounter().GetValue()); v > 0 && len(m.GetLabel()) == 1 {
-				out[m.GetLabel()[0].GetValue()] = v
+		return ""
+	}
+	byLabel := func(name, l string) map[string]int64 {
+		out := map[string]int64{}
+		if f := byName[Namespace+"_"+name]; f != nil {
+			for _, m := range f.GetMetric() {
+				if v := int64(m.GetCounter().GetValue()); v > 0 {
+					out[label(m, l)] += v
+				}
 			}
 		}
 		return out
+	}
+	byTwo := func(name, l1, l2 string) map[string]map[string]int64 {
+		out := map[string]map[string]int64{}
+		if f := byName[Namespace+"_"+name]; f != nil {
+			for _, m := range f.GetMetric() {
+				if v := int64(m.GetCounter().GetValue()); v > 0 {
+					k := label(m, l1)
+					if out[k] == nil {
+						out[k] = map[string]int64{}
+					}
+					out[k][label(m, l2)] += v
+				}
+			}
+		}
+		return out
+	}
+	hists := map[string]Histogram{}
+	for name := range c.latency {
+		f := byName[Namespace+"_"+name]
+		if f == nil || len(f.GetMetric()) == 0 {
+			continue
+		}
+		h := f.GetMetric()[0].GetHistogram()
+		var hist Histogram
+		for _, b := range h.GetBucket() {
+			hist.UpperBounds = append(hist.UpperBounds, b.GetUpperBound())
+			hist.Cumulative = append(hist.Cumulative, b.GetCumulativeCount())
+		}
+		hist.Count, hist.Sum = h.GetSampleCount(), h.GetSampleSum()
+		hists[name] = hist
+	}
+	samples := map[string][]time.Duration{}
+	for k, v := range c.samples {
+		samples[k] = slices.Clone(v)
 	}
 	return Snapshot{
 		TargetClients:     int(one("target_clients")),
@@ -77,15 +130,15 @@ func (c *Collector) Snapshot() (Snapshot, error) {
 		Starts:            int64(one("client_starts_total")),
 		Restarts:          int64(one("client_restarts_total")),
 		RestartsScheduled: int64(one("client_restarts_scheduled_total")),
-		Exits:             labelled("client_exits_total"),
-		PlaylistRequests:  int64(one("playlist_requests_total")),
-		SegmentRequests:   int64(one("segment_requests_total")),
-		ReceivedBytes:     int64(one("received_bytes_total")),
-		HTTPErrors:        labelled("http_errors_total"),
-		Timeouts:          int64(one("timeouts_total")),
-		Reconnects:        int64(one("reconnects_total")),
+		Exits:             byLabel("client_exits_total", "reason"),
+		Attempts:          byLabel("attempts_total", "object"),
+		Bytes:             byLabel("received_bytes_total", "object"),
+		Responses:         byTwo("responses_total", "object", "status"),
+		Errors:            byTwo("errors_total", "object", "class"),
+		Reused:            int64(one("reused_connection_requests_total")),
 		Stalls:            int64(one("stalls_total")),
-		StartupSamples:    slices.Clone(c.startup),
+		Samples:           samples,
+		Histograms:        maps.Clone(hists),
 		FirstEvent:        c.first,
 		LastEvent:         c.last,
 	}, nil

@@ -49,12 +49,12 @@ func BenchmarkSwarmCostPerClient(b *testing.B) {
 			Reconnect: true, UserAgent: ua, Seed: 3}
 		var events atomic.Int64
 		var mu sync.Mutex
-		bytes := map[int]int64{} // latest Progress.Bytes per client (one attempt each in a healthy run)
+		bytes := map[int]int64{} // body bytes received per client, as the meter measured them
 		sink := event.SinkFunc(func(e event.Event) {
 			events.Add(1)
-			if e.Kind == event.Progress {
+			if e.Kind == event.Request {
 				mu.Lock()
-				bytes[e.Client] = e.Bytes
+				bytes[e.Client] += e.Bytes
 				mu.Unlock()
 			}
 		})

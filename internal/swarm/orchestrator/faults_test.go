@@ -106,7 +106,10 @@ func TestFaultSegmentErrors(t *testing.T) {
 	}
 	byStatus := map[int]int{}
 	var lastError time.Time
-	for _, e := range rec.all(event.HTTPError, nil) {
+	for _, e := range rec.all(event.Request, failed) {
+		if e.Class != event.ClassHTTP || !isSegment(e) {
+			t.Errorf("failed attempt of class %q for %s %s, want only HTTP errors of segments", e.Class, e.Object, e.URL)
+		}
 		byStatus[e.Status]++
 		if e.Time.After(lastError) {
 			lastError = e.Time
@@ -119,13 +122,13 @@ func TestFaultSegmentErrors(t *testing.T) {
 		t.Errorf("%d errors without a status on a reachable origin", byStatus[0])
 	}
 	// Each client went on requesting segments after its errors and played to the end.
-	segs := rec.perClient(event.SegmentRequest)
+	segs := rec.perClientMatch(event.Request, isSegment)
 	for i := 0; i < 3; i++ {
 		if segs[i] < 8 {
 			t.Errorf("client %d: %d segment requests", i, segs[i])
 		}
 	}
-	if n := len(rec.all(event.SegmentRequest, func(e event.Event) bool { return e.Time.After(lastError) })); n == 0 {
+	if n := len(rec.all(event.Request, func(e event.Event) bool { return okSegment(e) && e.Time.After(lastError) })); n == 0 {
 		t.Errorf("no segment request after the last error at %s", lastError)
 	}
 	t.Logf("errors by status %v, segment requests %v, exits %v", byStatus, segs, rec.all(event.ClientExited, nil))
@@ -144,24 +147,36 @@ func TestFaultOriginDown(t *testing.T) {
 	go func() { done <- runSwarmCtx(ctx, cfg, rec) }()
 	t.Cleanup(func() { cancel(); <-done })
 
-	testenv.WaitFor(t, 60*time.Second, "3 clients to play", func() bool { return len(rec.perClient(event.FirstSegment)) == 3 })
+	testenv.WaitFor(t, 60*time.Second, "3 clients to play", func() bool { return len(rec.perClientMatch(event.Request, okSegment)) == 3 })
 	front.Down()
 	downAt := time.Now()
 	testenv.WaitFor(t, 30*time.Second, "errors while the origin is down", func() bool {
-		return len(rec.all(event.HTTPError, func(e event.Event) bool { return e.Time.After(downAt) })) > 0
+		return len(rec.all(event.Request, func(e event.Event) bool { return failed(e) && e.Time.After(downAt) })) > 0
 	})
 	time.Sleep(time.Until(downAt.Add(10 * time.Second)))
 	front.Up()
 	upAt := time.Now()
 	testenv.WaitFor(t, 60*time.Second, "every client to request segments again", func() bool {
-		return len(rec.perClientMatch(event.SegmentRequest, func(e event.Event) bool { return e.Time.After(upAt) })) == 3
+		return len(rec.perClientMatch(event.Request, func(e event.Event) bool { return okSegment(e) && e.Time.After(upAt) })) == 3
 	})
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
 	done <- nil
-	t.Logf("errors %d, exits %v, restarts %d", rec.count(event.HTTPError), reasons(rec), rec.count(event.ClientRestartScheduled))
+	// While the origin was down, every failed attempt is a refused (or reset) connection, and
+	// every refused connection is one attempt.
+	classes := map[string]int{}
+	for _, e := range rec.all(event.Request, func(e event.Event) bool { return failed(e) && e.Time.After(downAt) && e.Time.Before(upAt) }) {
+		classes[e.Class]++
+		if e.Status != 0 {
+			t.Errorf("failed attempt with a status while the origin was down: %+v", e)
+		}
+	}
+	if classes[event.ClassRefused] == 0 {
+		t.Errorf("failed attempts while down by class %v, want refused ones", classes)
+	}
+	t.Logf("failed attempts while down by class %v, exits %v, restarts %d", classes, reasons(rec), rec.count(event.ClientRestartScheduled))
 }
 
 func reasons(r *recorder) map[string]int {

@@ -33,7 +33,7 @@ func TestFilesPerClient(t *testing.T) {
 	var mu sync.Mutex
 	playing := map[int]bool{}
 	sink := event.SinkFunc(func(e event.Event) {
-		if e.Kind == event.FirstSegment {
+		if e.Kind == event.Request && okSegment(e) {
 			mu.Lock()
 			playing[e.Client] = true
 			mu.Unlock()

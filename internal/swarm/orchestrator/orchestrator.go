@@ -18,6 +18,7 @@ import (
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/backoff"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/event"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/ffmpeg"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/meter"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/preflight"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/ramp"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/supervisor"
@@ -168,26 +169,31 @@ func CommandLine(ctx context.Context, c Config) ([]string, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	argv, _, err := clientArgv(ctx, c)
-	return argv, err
+	opts, caps, err := clientOptions(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	// Without -http_proxy: the swarm adds its own per-client proxy at run time, whose port
+	// does not exist yet; this is the command a person can run by hand.
+	return caps.Args(opts)
 }
 
-func clientArgv(ctx context.Context, c Config) ([]string, ffmpeg.Capabilities, error) {
+// clientOptions detects FFmpeg and resolves the variant: what every client's argv is built from.
+func clientOptions(ctx context.Context, c Config) (ffmpeg.ClientOptions, ffmpeg.Capabilities, error) {
 	caps, err := ffmpeg.Detect(ctx, c.FFmpegPath)
 	if err != nil {
-		return nil, caps, fmt.Errorf("detect FFmpeg: %w", err)
+		return ffmpeg.ClientOptions{}, caps, fmt.Errorf("detect FFmpeg: %w", err)
 	}
 	if err := canOpen(caps, c.URL); err != nil {
-		return nil, caps, err
+		return ffmpeg.ClientOptions{}, caps, err
 	}
 	u, err := ffmpeg.ResolveVariant(ctx, http.DefaultClient, c.URL, c.Variant, c.UserAgent, c.Headers)
 	if err != nil {
-		return nil, caps, fmt.Errorf("choose the %s variant: %w", c.Variant, err)
+		return ffmpeg.ClientOptions{}, caps, fmt.Errorf("choose the %s variant: %w", c.Variant, err)
 	}
-	argv, err := caps.Args(ffmpeg.ClientOptions{URL: u, Variant: c.Variant, Timeout: c.Timeout,
+	return ffmpeg.ClientOptions{URL: u, Variant: c.Variant, Timeout: c.Timeout,
 		Reconnect: c.Reconnect, ReconnectDelayMax: c.ReconnectDelayMax, SegmentRetries: c.SegmentRetries,
-		UserAgent: c.UserAgent, Headers: c.Headers, LogLevel: c.FFmpegLogLevel})
-	return argv, caps, err
+		UserAgent: c.UserAgent, Headers: c.Headers, LogLevel: c.FFmpegLogLevel}, caps, nil
 }
 
 // redactHeaders hides the value of -headers (it may carry credentials) for logging.
@@ -215,20 +221,43 @@ func canOpen(caps ffmpeg.Capabilities, rawURL string) error {
 }
 
 // Run starts c.Clients FFmpeg clients at c.RampRate per second, supervises them and sends their
-// events to sink. It returns when c.Duration has elapsed or ctx is done, after every child is
-// gone: SIGTERM to each client's process group, c.GracePeriod, then SIGKILL. It returns an
-// error only when the swarm cannot start (settings, FFmpeg, variant choice).
+// events to sink. Each client's HTTP goes through a metering proxy of its own
+// (internal/swarm/meter), which sends one event.Request per attempt. It returns when
+// c.Duration has elapsed or ctx is done, after every child is gone (SIGTERM to each client's
+// process group, c.GracePeriod, then SIGKILL) and every proxy has emitted its last attempt.
+// It returns an error only when the swarm cannot start (settings, FFmpeg, variant choice,
+// proxy listeners).
 func Run(ctx context.Context, c Config, sink event.Sink) error {
 	c = c.withDefaults()
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	argv, caps, err := clientArgv(ctx, c)
+	opts, caps, err := clientOptions(ctx, c)
 	if err != nil {
 		return err
 	}
+	proxies := make([]*meter.Proxy, c.Clients)
+	argvs := make([][]string, c.Clients)
+	defer func() {
+		for _, px := range proxies {
+			if px != nil {
+				_ = px.Close()
+			}
+		}
+	}()
+	for i := range proxies {
+		proxies[i], err = meter.Listen(meter.Options{Client: i, Sink: sink, Timeout: c.Timeout})
+		if err != nil {
+			return err
+		}
+		o := opts
+		o.HTTPProxy = proxies[i].URL()
+		if argvs[i], err = caps.Args(o); err != nil {
+			return err
+		}
+	}
 	c.Logger.Info("swarm starting", "clients", c.Clients, "ffmpeg", caps.Version.String(),
-		"ramp_rate", c.RampRate, "duration", c.Duration, "argv", redactHeaders(argv))
+		"ramp_rate", c.RampRate, "duration", c.Duration, "argv", redactHeaders(argvs[0]))
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -248,6 +277,7 @@ func Run(ctx context.Context, c Config, sink event.Sink) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer proxies[i].Close() // after the client's last process: its last attempts are emitted
 			t := time.NewTimer(time.Until(start.Add(at)))
 			select {
 			case <-runCtx.Done():
@@ -256,7 +286,7 @@ func Run(ctx context.Context, c Config, sink event.Sink) error {
 			case <-t.C:
 			}
 			client := supervisor.Client{
-				Index: i, Argv: argv, Restart: c.Reconnect,
+				Index: i, Argv: argvs[i], Restart: c.Reconnect,
 				Backoff:     backoff.New(c.ReconnectDelayMax, rand.New(rand.NewPCG(seed, uint64(i)+1))),
 				GracePeriod: c.GracePeriod, StallAfter: c.StallAfter,
 				Logs: logs, Sink: sink, Logger: c.Logger,

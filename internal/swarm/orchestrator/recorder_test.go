@@ -76,3 +76,11 @@ func procsWith(s string) []int {
 	}
 	return pids
 }
+
+// Matchers of the meter's event.Request.
+func isSegment(e event.Event) bool { return e.Object == event.ObjectSegment }
+func okSegment(e event.Event) bool { return isSegment(e) && e.Class == "" }
+func failed(e event.Event) bool    { return e.Class != "" }
+func isPlaylist(e event.Event) bool {
+	return e.Object == event.ObjectMaster || e.Object == event.ObjectMedia
+}

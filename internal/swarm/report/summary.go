@@ -5,9 +5,11 @@ package report
 import (
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/event"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/metrics"
 )
 
@@ -21,9 +23,14 @@ type Run struct {
 	Interrupted bool
 }
 
+// SummaryFormat is the version of the summary JSON's layout; a reader that merges summaries
+// (counters summed, histograms bucket by bucket) checks it. 2: numbers from the metering proxy.
+const SummaryFormat = 2
+
 // Summary is the end-of-run verdict. Its numbers come from one metrics.Snapshot, so they agree
 // with what /metrics served at the end of the run.
 type Summary struct {
+	Format          int       `json:"format"`
 	Version         string    `json:"version"`
 	URL             string    `json:"url"`
 	Started         time.Time `json:"started"`
@@ -34,7 +41,10 @@ type Summary struct {
 	Clients  Clients  `json:"clients"`
 	Requests Requests `json:"requests"`
 	Errors   Errors   `json:"errors"`
-	Startup  Startup  `json:"startup"`
+	Startup  Latency  `json:"startup"`
+	// Latency: segment TTFB and download time and playlist latency, by histogram name
+	// (metrics.SegmentTTFB, metrics.SegmentDownload, metrics.PlaylistLatency).
+	Latency map[string]Latency `json:"latency"`
 
 	ReceivedBytes int64            `json:"received_bytes"`
 	Starts        int64            `json:"starts"`
@@ -42,6 +52,9 @@ type Summary struct {
 	Exits         map[string]int64 `json:"exits"`
 	Stalls        int64            `json:"stalls"`
 	StalledAtEnd  int              `json:"stalled_at_end"`
+
+	// Histograms are the raw Prometheus histograms (bounds and cumulative counts), for merging.
+	Histograms map[string]metrics.Histogram `json:"histograms"`
 
 	Thresholds []Result `json:"thresholds"`
 	Pass       bool     `json:"pass"`
@@ -55,26 +68,37 @@ type Clients struct {
 	ActiveAtEnd int `json:"active_at_end"`
 }
 
-// Requests counts requests.
+// Requests counts attempts measured by the metering proxy. An attempt is one request that got
+// a response or one failed connection; Playlists (master + media) and Segments count attempts
+// of those objects.
 type Requests struct {
 	Total     int64 `json:"total"`
 	Playlists int64 `json:"playlists"`
 	Segments  int64 `json:"segments"`
+	// ByObject: attempts by object; Status: responses by HTTP status; ObjectStatus: both;
+	// Bytes: body bytes received by object.
+	ByObject     map[string]int64            `json:"by_object"`
+	Status       map[string]int64            `json:"by_status"`
+	ObjectStatus map[string]map[string]int64 `json:"by_object_status"`
+	Bytes        map[string]int64            `json:"bytes_by_object"`
+	// Reused: attempts sent on a kept-alive connection.
+	Reused int64 `json:"reused_connection"`
 }
 
-// Errors counts what went wrong; Rate is (HTTP errors + timeouts) / requests.
+// Errors counts failed attempts; Rate = failed attempts / attempts, so it is at most 1.
 type Errors struct {
-	Total      int64            `json:"total"`
-	HTTP       int64            `json:"http"`
-	HTTPStatus map[string]int64 `json:"http_by_status"`
-	Timeouts   int64            `json:"timeouts"`
-	Reconnects int64            `json:"reconnects"`
-	Rate       float64          `json:"rate"`
+	Total      int64                       `json:"total"`
+	Class      map[string]int64            `json:"by_class"`
+	ObjectCls  map[string]map[string]int64 `json:"by_object_class"`
+	HTTP       int64                       `json:"http"`
+	HTTPStatus map[string]int64            `json:"http_by_status"`
+	Timeouts   int64                       `json:"timeouts"`
+	Refused    int64                       `json:"refused"`
+	Rate       float64                     `json:"rate"`
 }
 
-// Startup is the time from a client process start to its first segment, in seconds, over every
-// process that got one (restarts included). Percentiles use the nearest-rank method.
-type Startup struct {
+// Latency is one latency's distribution in seconds, from its raw samples (nearest rank).
+type Latency struct {
 	Samples int     `json:"samples"`
 	P50     float64 `json:"p50_seconds"`
 	P90     float64 `json:"p90_seconds"`
@@ -86,6 +110,7 @@ type Startup struct {
 // New builds the summary of a run from its final snapshot and evaluates the thresholds.
 func New(run Run, s metrics.Snapshot, thresholds []Threshold) Summary {
 	sum := Summary{
+		Format:          SummaryFormat,
 		Version:         run.Version,
 		URL:             run.URL,
 		Started:         run.Started.UTC(),
@@ -93,23 +118,52 @@ func New(run Run, s metrics.Snapshot, thresholds []Threshold) Summary {
 		DurationSeconds: run.Ended.Sub(run.Started).Seconds(),
 		Interrupted:     run.Interrupted,
 		Clients:         Clients{Target: s.TargetClients, Peak: s.PeakActiveClients, ActiveAtEnd: s.ActiveClients},
-		Requests: Requests{Total: s.PlaylistRequests + s.SegmentRequests,
-			Playlists: s.PlaylistRequests, Segments: s.SegmentRequests},
-		ReceivedBytes: s.ReceivedBytes,
-		Starts:        s.Starts,
-		Restarts:      s.Restarts,
-		Exits:         s.Exits,
-		Stalls:        s.Stalls,
-		StalledAtEnd:  s.StalledClients,
+		Starts:          s.Starts,
+		Restarts:        s.Restarts,
+		Exits:           s.Exits,
+		Stalls:          s.Stalls,
+		StalledAtEnd:    s.StalledClients,
+		Histograms:      s.Histograms,
+		Latency:         map[string]Latency{},
 	}
-	var httpErrs int64
-	for _, n := range s.HTTPErrors {
-		httpErrs += n
+	r := Requests{ByObject: s.Attempts, ObjectStatus: s.Responses, Bytes: s.Bytes, Status: map[string]int64{}, Reused: s.Reused}
+	for obj, n := range s.Attempts {
+		r.Total += n
+		switch obj {
+		case event.ObjectMaster, event.ObjectMedia:
+			r.Playlists += n
+		case event.ObjectSegment:
+			r.Segments += n
+		}
 	}
-	sum.Errors = Errors{HTTP: httpErrs, HTTPStatus: s.HTTPErrors, Timeouts: s.Timeouts,
-		Reconnects: s.Reconnects, Total: httpErrs + s.Timeouts}
-	sum.Errors.Rate = errorRate(sum.Errors.Total, sum.Requests.Total)
-	sum.Startup = startup(s.StartupSamples)
+	for _, byStatus := range s.Responses {
+		for st, n := range byStatus {
+			r.Status[st] += n
+		}
+	}
+	for _, n := range s.Bytes {
+		sum.ReceivedBytes += n
+	}
+	sum.Requests = r
+	e := Errors{Class: map[string]int64{}, ObjectCls: s.Errors, HTTPStatus: map[string]int64{}}
+	for _, byClass := range s.Errors {
+		for cl, n := range byClass {
+			e.Class[cl] += n
+			e.Total += n
+		}
+	}
+	for st, n := range r.Status {
+		if code, err := strconv.Atoi(st); err == nil && code >= 400 {
+			e.HTTPStatus[st] = n
+		}
+	}
+	e.HTTP, e.Timeouts, e.Refused = e.Class[event.ClassHTTP], e.Class[event.ClassTimeout], e.Class[event.ClassRefused]
+	e.Rate = errorRate(e.Total, r.Total)
+	sum.Errors = e
+	sum.Startup = latency(s.Samples[metrics.Startup])
+	for _, name := range []string{metrics.SegmentTTFB, metrics.SegmentDownload, metrics.PlaylistLatency} {
+		sum.Latency[name] = latency(s.Samples[name])
+	}
 
 	sum.Pass = true
 	values := sum.Values()
@@ -132,13 +186,13 @@ func errorRate(errs, requests int64) float64 {
 	return float64(errs) / float64(requests)
 }
 
-func startup(samples []time.Duration) Startup {
+func latency(samples []time.Duration) Latency {
 	if len(samples) == 0 {
-		return Startup{}
+		return Latency{}
 	}
 	sorted := slices.Clone(samples)
 	slices.Sort(sorted)
-	return Startup{
+	return Latency{
 		Samples: len(sorted),
 		P50:     Percentile(sorted, 50).Seconds(),
 		P90:     Percentile(sorted, 90).Seconds(),
@@ -159,7 +213,7 @@ func Percentile(sorted []time.Duration, p float64) time.Duration {
 	return sorted[rank-1]
 }
 
-// Values maps each threshold metric name to its value in this summary. Start-up metrics are
+// Values maps each threshold metric name to its value in this summary. Latency metrics are
 // absent when there is no sample.
 func (s Summary) Values() map[string]float64 {
 	var x4, x5 int64
@@ -177,13 +231,19 @@ func (s Summary) Values() map[string]float64 {
 		"restarts": float64(s.Restarts), "requests": float64(s.Requests.Total),
 		"playlists": float64(s.Requests.Playlists), "segments": float64(s.Requests.Segments),
 		"http_errors": float64(s.Errors.HTTP), "http_4xx": float64(x4), "http_5xx": float64(x5),
-		"timeouts": float64(s.Errors.Timeouts), "reconnects": float64(s.Errors.Reconnects),
+		"timeouts": float64(s.Errors.Timeouts), "refused": float64(s.Errors.Refused),
 		"errors": float64(s.Errors.Total), "stalls": float64(s.Stalls), "error_rate": s.Errors.Rate,
 		"duration": s.DurationSeconds, "bytes": float64(s.ReceivedBytes),
 	}
-	if s.Startup.Samples > 0 {
-		v["startup_p50"], v["startup_p90"], v["startup_p95"] = s.Startup.P50, s.Startup.P90, s.Startup.P95
-		v["startup_p99"], v["startup_max"] = s.Startup.P99, s.Startup.Max
+	add := func(prefix string, l Latency) {
+		if l.Samples > 0 {
+			v[prefix+"_p50"], v[prefix+"_p90"], v[prefix+"_p95"] = l.P50, l.P90, l.P95
+			v[prefix+"_p99"], v[prefix+"_max"] = l.P99, l.Max
+		}
 	}
+	add("startup", s.Startup)
+	add("segment", s.Latency[metrics.SegmentDownload])
+	add("ttfb", s.Latency[metrics.SegmentTTFB])
+	add("playlist", s.Latency[metrics.PlaylistLatency])
 	return v
 }

@@ -53,22 +53,32 @@ func TestPercentile(t *testing.T) {
 func snapshot() metrics.Snapshot {
 	return metrics.Snapshot{
 		TargetClients: 20, ActiveClients: 20, PeakActiveClients: 20, Starts: 25, Restarts: 5,
-		Exits:            map[string]int64{"killed": 5},
-		PlaylistRequests: 300, SegmentRequests: 700, ReceivedBytes: 123456789,
-		HTTPErrors: map[string]int64{"404": 6, "500": 3, "unknown": 1}, Timeouts: 2, Reconnects: 4,
-		Stalls: 1, StartupSamples: ms(900, 100, 500, 300, 700),
+		Exits:     map[string]int64{"killed": 5},
+		Attempts:  map[string]int64{"media": 300, "segment": 700},
+		Bytes:     map[string]int64{"media": 456789, "segment": 123000000},
+		Responses: map[string]map[string]int64{"media": {"206": 299}, "segment": {"206": 690, "404": 6, "500": 3}},
+		Errors:    map[string]map[string]int64{"media": {"refused": 1}, "segment": {"http": 9, "timeout": 2}},
+		Stalls:    1,
+		Samples: map[string][]time.Duration{metrics.Startup: ms(900, 100, 500, 300, 700),
+			metrics.SegmentTTFB: ms(5, 10, 400), metrics.SegmentDownload: ms(50, 60, 2500)},
+		Histograms: map[string]metrics.Histogram{metrics.SegmentTTFB: {UpperBounds: []float64{0.1, 1}, Cumulative: []uint64{2, 3}, Count: 3, Sum: 0.415}},
 	}
 }
 
 func TestNewSummary(t *testing.T) {
-	th, err := ParseThresholds([]string{"error_rate<0.01", "segments>=500", "startup_p95<=900ms", "http_4xx==6", "http_5xx==3"})
+	th, err := ParseThresholds([]string{"error_rate<0.01", "segments>=500", "startup_p95<=900ms", "http_4xx==6", "http_5xx==3",
+		"segment_p95<2s", "ttfb_p99<500ms", "bytes>1GB", "refused==1"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t0 := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	s := New(Run{URL: "http://127.0.0.1/x.m3u8", Version: "v", Started: t0, Ended: t0.Add(30 * time.Second)}, snapshot(), th)
-	if s.Requests.Total != 1000 || s.Errors.HTTP != 10 || s.Errors.Total != 12 {
-		t.Errorf("requests %d, http errors %d, errors %d; want 1000, 10, 12", s.Requests.Total, s.Errors.HTTP, s.Errors.Total)
+	if s.Requests.Total != 1000 || s.Errors.HTTP != 9 || s.Errors.Total != 12 || s.Requests.Status["206"] != 989 || s.ReceivedBytes != 123456789 {
+		t.Errorf("requests %d, http errors %d, errors %d, 206s %d, bytes %d; want 1000, 9, 12, 989, 123456789",
+			s.Requests.Total, s.Errors.HTTP, s.Errors.Total, s.Requests.Status["206"], s.ReceivedBytes)
+	}
+	if s.Format != SummaryFormat || s.Histograms[metrics.SegmentTTFB].Count != 3 || s.Latency[metrics.SegmentTTFB].P99 != 0.4 {
+		t.Errorf("format %d, histograms %+v, latency %+v", s.Format, s.Histograms, s.Latency)
 	}
 	if s.Errors.Rate != 0.012 {
 		t.Errorf("error rate %g, want 0.012", s.Errors.Rate)
@@ -79,7 +89,7 @@ func TestNewSummary(t *testing.T) {
 	if s.DurationSeconds != 30 {
 		t.Errorf("duration %g", s.DurationSeconds)
 	}
-	wantPass := []bool{false, true, true, true, true}
+	wantPass := []bool{false, true, true, true, true, false, true, false, true}
 	for i, r := range s.Thresholds {
 		if r.Pass != wantPass[i] {
 			t.Errorf("%s: pass=%v (actual %g)", r.Threshold, r.Pass, r.Actual)
@@ -92,8 +102,10 @@ func TestNewSummary(t *testing.T) {
 	if err := s.WriteTable(&buf); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"target 20, peak 20", "1000 (playlists 300, segments 700)", "404 6, 500 3, unknown 1",
-		"p50 500ms", "FAIL  error_rate<0.01  (actual 0.012)", "PASS  segments>=500", "result", "117.7 MiB (123456789 bytes)"} {
+	for _, want := range []string{"target 20, peak 20", "1000 (playlists 300, segments 700", "http by status: 404 6, 500 3",
+		"by class: http 9, refused 1, timeout 2", "p50 500ms", "FAIL  error_rate<0.01  (actual 1.2%)", "PASS  segments>=500  (actual 700)",
+		"FAIL  segment_p95<2s  (actual 2.5s)", "PASS  ttfb_p99<500ms  (actual 400ms)", "FAIL  bytes>1GB  (actual 123.5 MB)",
+		"PASS  startup_p95<=900ms  (actual 900ms)", "result", "117.7 MiB (123456789 bytes)"} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, buf.String())
 		}
@@ -127,7 +139,8 @@ func TestWriteJSONFile(t *testing.T) {
 	if err := CheckJSONPath(path); err != nil {
 		t.Fatal(err)
 	}
-	s := New(Run{URL: "u"}, snapshot(), nil)
+	th, _ := ParseThresholds([]string{"segments<1"})
+	s := New(Run{URL: "u"}, snapshot(), th)
 	if err := s.WriteJSONFile(path); err != nil {
 		t.Fatal(err)
 	}
@@ -139,8 +152,12 @@ func TestWriteJSONFile(t *testing.T) {
 	if err := json.Unmarshal(b, &back); err != nil {
 		t.Fatal(err)
 	}
-	if back.Requests.Segments != 700 || back.Errors.HTTPStatus["404"] != 6 || back.ReceivedBytes != 123456789 {
+	if back.Requests.Segments != 700 || back.Errors.HTTPStatus["404"] != 6 || back.ReceivedBytes != 123456789 ||
+		back.Histograms[metrics.SegmentTTFB].Cumulative[1] != 3 || back.Format != SummaryFormat {
 		t.Errorf("round trip lost data: %+v", back)
+	}
+	if strings.Contains(string(b), `\u003c`) || !strings.Contains(string(b), `"threshold": "segments<1"`) {
+		t.Errorf("summary JSON escapes HTML or lacks the threshold:\n%s", b)
 	}
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 1 {

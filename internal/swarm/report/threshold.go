@@ -11,14 +11,16 @@
 //	kind     metrics                                            units
 //	count    clients clients_peak starts restarts requests      none
 //	         playlists segments http_errors http_4xx http_5xx
-//	         timeouts reconnects errors stalls
+//	         timeouts refused errors stalls
 //	ratio    error_rate                                         none (a fraction) or % (1% = 0.01)
-//	seconds  startup_p50 startup_p90 startup_p95 startup_p99    a Go duration (3s, 250ms, 1m30s) or
-//	         startup_max duration                               a bare number of seconds
+//	seconds  startup_, segment_, ttfb_, playlist_ + p50 p90     a Go duration (3s, 250ms, 1m30s) or
+//	         p95 p99 max; duration                              a bare number of seconds
 //	bytes    bytes                                              none, kB MB GB (×1000) or KiB MiB GiB (×1024)
 //
-// A threshold on a start-up percentile fails when no client received a segment (there is no
-// sample to compare), which is what a person asking for "startup_p95<3s" means. Names and
+// segment_* is a segment's download time (request sent → last byte), ttfb_* a segment's time
+// to first byte, playlist_* a playlist's download time, startup_* a client process's start →
+// its first segment received. A threshold on a percentile fails when there is no sample to
+// compare, which is what a person asking for "startup_p95<3s" means. Names and
 // units are case-sensitive; an unknown metric or unit is an error that lists the valid ones,
 // reported before any client starts.
 
@@ -46,14 +48,23 @@ const (
 )
 
 // thresholdMetrics maps each metric name to its kind.
-var thresholdMetrics = map[string]Kind{
+var thresholdMetrics = withLatencies(map[string]Kind{
 	"clients": Count, "clients_peak": Count, "starts": Count, "restarts": Count,
 	"requests": Count, "playlists": Count, "segments": Count, "http_errors": Count, "http_4xx": Count,
-	"http_5xx": Count, "timeouts": Count, "reconnects": Count, "errors": Count, "stalls": Count,
-	"error_rate":  Ratio,
-	"startup_p50": Seconds, "startup_p90": Seconds, "startup_p95": Seconds, "startup_p99": Seconds,
-	"startup_max": Seconds, "duration": Seconds,
-	"bytes": Bytes,
+	"http_5xx": Count, "timeouts": Count, "refused": Count, "errors": Count, "stalls": Count,
+	"error_rate": Ratio,
+	"duration":   Seconds,
+	"bytes":      Bytes,
+})
+
+// withLatencies adds the percentiles and maximum of each latency (startup_p95, ttfb_max, …).
+func withLatencies(m map[string]Kind) map[string]Kind {
+	for _, prefix := range []string{"startup", "segment", "ttfb", "playlist"} {
+		for _, p := range []string{"_p50", "_p90", "_p95", "_p99", "_max"} {
+			m[prefix+p] = Seconds
+		}
+	}
+	return m
 }
 
 // MetricNames lists the metrics a threshold may name, sorted.
@@ -174,6 +185,8 @@ type Result struct {
 	Threshold string  `json:"threshold"`
 	Metric    string  `json:"metric"`
 	Actual    float64 `json:"actual"`
+	// Shown is Actual with its unit, as the table prints it ("111ms", "11.0 MB", "0.3%").
+	Shown string `json:"actual_shown"`
 	// Missing is true when the summary has no value for the metric (no start-up sample).
 	Missing bool `json:"missing,omitempty"`
 	Pass    bool `json:"pass"`
@@ -188,6 +201,7 @@ func (t Threshold) Evaluate(values map[string]float64) Result {
 		return r
 	}
 	r.Actual = v
+	r.Shown = Show(thresholdMetrics[t.Metric], v)
 	switch t.Op {
 	case "<":
 		r.Pass = v < t.Value
@@ -203,4 +217,31 @@ func (t Threshold) Evaluate(values map[string]float64) Result {
 		r.Pass = v != t.Value
 	}
 	return r
+}
+
+// Show formats a value of a threshold metric with its unit.
+func Show(k Kind, v float64) string {
+	switch k {
+	case Seconds:
+		return secs(v)
+	case Bytes:
+		return decimalBytes(v)
+	case Ratio:
+		return strconv.FormatFloat(100*v, 'g', 4, 64) + "%"
+	}
+	return strconv.FormatFloat(v, 'f', -1, 64)
+}
+
+// decimalBytes prints bytes in the units thresholds take (kB, MB, GB: powers of 1000).
+func decimalBytes(v float64) string {
+	units := []string{"B", "kB", "MB", "GB", "TB"}
+	i := 0
+	for v >= 1000 && i < len(units)-1 {
+		v /= 1000
+		i++
+	}
+	if i == 0 {
+		return strconv.FormatFloat(v, 'f', -1, 64) + " B"
+	}
+	return strconv.FormatFloat(v, 'f', 1, 64) + " " + units[i]
 }

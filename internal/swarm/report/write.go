@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,10 +10,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/metrics"
 )
 
 // WriteTable prints the summary as an aligned table.
@@ -29,20 +31,26 @@ func (s Summary) WriteTable(w io.Writer) error {
 	row("clients", "target %d, peak %d, active at end %d", s.Clients.Target, s.Clients.Peak, s.Clients.ActiveAtEnd)
 	row("starts", "%d (restarts %d)", s.Starts, s.Restarts)
 	row("exits", "%s", counts(s.Exits))
-	row("requests", "%d (playlists %d, segments %d)", s.Requests.Total, s.Requests.Playlists, s.Requests.Segments)
+	row("requests", "%d (playlists %d, segments %d; by object: %s; by status: %s; %d on kept-alive connections)",
+		s.Requests.Total, s.Requests.Playlists, s.Requests.Segments, counts(s.Requests.ByObject), counts(s.Requests.Status), s.Requests.Reused)
 	row("received", "%s", humanBytes(s.ReceivedBytes))
-	row("errors", "%d, error rate %.4f%% (http %d [%s], timeouts %d)", s.Errors.Total, 100*s.Errors.Rate,
-		s.Errors.HTTP, counts(s.Errors.HTTPStatus), s.Errors.Timeouts)
-	row("reconnects", "%d", s.Errors.Reconnects)
-	if s.Startup.Samples > 0 {
-		row("startup", "p50 %s, p90 %s, p95 %s, p99 %s, max %s (%d samples)", secs(s.Startup.P50), secs(s.Startup.P90),
-			secs(s.Startup.P95), secs(s.Startup.P99), secs(s.Startup.Max), s.Startup.Samples)
-	} else {
-		row("startup", "no client received a segment")
+	row("errors", "%d failed attempts, error rate %.4f%% (by class: %s; http by status: %s)", s.Errors.Total, 100*s.Errors.Rate,
+		counts(s.Errors.Class), counts(s.Errors.HTTPStatus))
+	lat := func(name, none string, l Latency) {
+		if l.Samples == 0 {
+			row(name, "%s", none)
+			return
+		}
+		row(name, "p50 %s, p90 %s, p95 %s, p99 %s, max %s (%d samples)", secs(l.P50), secs(l.P90),
+			secs(l.P95), secs(l.P99), secs(l.Max), l.Samples)
 	}
+	lat("startup", "no client received a segment", s.Startup)
+	lat("segment ttfb", "no segment received", s.Latency[metrics.SegmentTTFB])
+	lat("segment download", "no segment received", s.Latency[metrics.SegmentDownload])
+	lat("playlist", "no playlist received", s.Latency[metrics.PlaylistLatency])
 	row("stalls", "%d (stalled at end %d)", s.Stalls, s.StalledAtEnd)
 	for _, r := range s.Thresholds {
-		mark, actual := "PASS", strconv.FormatFloat(r.Actual, 'g', 6, 64)
+		mark, actual := "PASS", r.Shown
 		if !r.Pass {
 			mark = "FAIL"
 		}
@@ -95,10 +103,14 @@ func humanBytes(n int64) string {
 // WriteJSONFile writes the summary as indented JSON to path atomically: to a temporary file in
 // the same directory, synced, then renamed over path, so a reader never sees a partial file.
 func (s Summary) WriteJSONFile(path string) (err error) {
-	b, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // "error_rate<0.01", not "error_rate\u003c0.01"
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(s); err != nil {
 		return fmt.Errorf("encode summary: %w", err)
 	}
+	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."

@@ -61,7 +61,7 @@ func (c Client) Run(ctx context.Context) {
 		c.Backoff = backoff.New(0, rand.New(rand.NewPCG(uint64(c.Index), 0)))
 	}
 	for attempt := 0; ctx.Err() == nil; attempt++ {
-		healthy := c.runOnce(ctx, attempt)
+		healthy, cause := c.runOnce(ctx, attempt)
 		if ctx.Err() != nil || !c.Restart {
 			return
 		}
@@ -69,6 +69,7 @@ func (c Client) Run(ctx context.Context) {
 			c.Backoff.Reset()
 		}
 		delay := c.Backoff.Next()
+		c.Logger.Info("client restarting", "client", c.Index, "attempt", attempt+1, "after", delay.Round(time.Millisecond), "cause", cause)
 		c.Sink.Handle(event.Event{Kind: event.ClientRestartScheduled, Client: c.Index, Attempt: attempt,
 			Time: time.Now(), Elapsed: delay})
 		t := time.NewTimer(delay)
@@ -81,20 +82,23 @@ func (c Client) Run(ctx context.Context) {
 	}
 }
 
-// runOnce runs one process to its end and reports whether the attempt was healthy.
-func (c Client) runOnce(ctx context.Context, attempt int) (healthy bool) {
+// runOnce runs one process to its end and reports whether the attempt was healthy and why it
+// ended (for the restart log line).
+func (c Client) runOnce(ctx context.Context, attempt int) (healthy bool, cause string) {
 	log := c.Logger.With("client", c.Index, "attempt", attempt)
 	pr, pw, err := os.Pipe()
 	if err != nil {
-		c.exited(attempt, -1, ReasonError, fmt.Sprintf("progress pipe: %v", err))
-		return false
+		why := fmt.Sprintf("progress pipe: %v", err)
+		c.exited(attempt, -1, ReasonError, why)
+		return false, why
 	}
 	er, ew, err := os.Pipe()
 	if err != nil {
 		pr.Close()
 		pw.Close()
-		c.exited(attempt, -1, ReasonError, fmt.Sprintf("stderr pipe: %v", err))
-		return false
+		why := fmt.Sprintf("stderr pipe: %v", err)
+		c.exited(attempt, -1, ReasonError, why)
+		return false, why
 	}
 	cmd := exec.Command(c.Argv[0], c.Argv[1:]...)
 	cmd.Stderr = ew
@@ -107,8 +111,9 @@ func (c Client) runOnce(ctx context.Context, attempt int) (healthy bool) {
 		pr.Close()
 		er.Close()
 		log.Error("cannot start ffmpeg", "err", err)
-		c.exited(attempt, -1, ReasonError, fmt.Sprintf("start: %v", err))
-		return false
+		why := fmt.Sprintf("start: %v", err)
+		c.exited(attempt, -1, ReasonError, why)
+		return false, why
 	}
 	pid := cmd.Process.Pid
 	c.Sink.Handle(event.Event{Kind: event.ClientStarted, Client: c.Index, Attempt: attempt, Time: start})
@@ -180,17 +185,12 @@ func (c Client) runOnce(ctx context.Context, attempt int) (healthy bool) {
 
 	code, reason := classify(cmd.ProcessState, stopping.Load())
 	healthy = sess.GotFirstSegment() && now.Sub(start) >= c.HealthyAfter
-	// A failure is logged at info once per streak (the first after a healthy attempt or the
-	// start); repeats while the origin stays broken go to debug, so 500 clients restarting
-	// against a dead origin do not flood the log. Every exit is an event either way.
-	if (reason == ReasonError || reason == ReasonSignal || reason == ReasonKilled) && (healthy || c.Backoff.Failures() == 0) {
-		log.Info("ffmpeg exited", "reason", reason, "status", code, "uptime", now.Sub(start).Round(time.Millisecond), "last", tail.String())
-	} else {
-		log.Debug("ffmpeg exited", "reason", reason, "status", code, "uptime", now.Sub(start).Round(time.Millisecond), "last", tail.String())
-	}
+	// The exit itself is logged at debug; a restart is logged at info with this cause (Run).
+	uptime := now.Sub(start).Round(time.Millisecond)
+	log.Debug("ffmpeg exited", "reason", reason, "status", code, "uptime", uptime, "last", tail.String())
 	c.Sink.Handle(event.Event{Kind: event.ClientExited, Client: c.Index, Attempt: attempt, Time: now,
 		Status: code, Reason: reason})
-	return healthy
+	return healthy, fmt.Sprintf("ffmpeg exit %s (status %d) after %s; last FFmpeg warnings: %s", reason, code, uptime, tail.String())
 }
 
 // stallWatch calls tick only when progress stops: it fires StallAfter after the last progress

@@ -98,17 +98,12 @@ exit 0`
 				t.Cleanup(c.Logs.Close)
 			}
 			c.Run(context.Background())
-			if n := len(rec.of(event.FirstSegment)); n != 1 {
-				t.Errorf("%d FirstSegment", n)
-			}
-			if p := rec.of(event.Progress); len(p) != 1 || p[0].Bytes != 4096 || p[0].Speed != 1.5 {
+			if p := rec.of(event.Progress); len(p) != 1 || p[0].Speed != 1.5 {
 				t.Errorf("progress %+v", p)
 			}
-			if s := rec.of(event.SegmentRequest); len(s) != 1 || s[0].URL != "http://h/a.ts" {
-				t.Errorf("segment requests %+v", s)
-			}
-			if h := rec.of(event.HTTPError); len(h) != 1 || h[0].Status != 404 {
-				t.Errorf("http errors %+v", h)
+			// Requests and errors are the meter's to count, not FFmpeg's log's.
+			if n := len(rec.of(event.Request)); n != 0 {
+				t.Errorf("%d request events from FFmpeg's log", n)
 			}
 		})
 	}

@@ -1,0 +1,328 @@
+package main
+
+// Exactness: the swarm's counts, statuses and bytes equal nginx's access log of the `logged`
+// origin (an independent record), healthy, behind a fault proxy answering 404 and 500, and with
+// the origin stopped for 10 s; and the origin sees as many TCP connections with the swarm's
+// metering proxy as with FFmpeg alone. Skipped under -short.
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/origin/origintest"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/report"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/testenv"
+)
+
+func TestSwarmExactness(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs 20 real FFmpeg clients for about 4 minutes; skipped under -short")
+	}
+	bin := swarmBuildBinary(t)
+	logDir := t.TempDir()
+	o := origintest.Start(t, "logged", origintest.Small(), origintest.WithLogDir(logDir))
+	ng := &accessLog{path: filepath.Join(logDir, "access.log"), o: o}
+
+	t.Run("20 clients for 60s equal the access log", func(t *testing.T) {
+		accepts0 := ng.accepts(t)
+		sum, final := exactRun(t, bin, ng, o.PlaylistURL, 20, "60s", nil, nil)
+		withProxy := ng.accepts(t) - accepts0
+		if sum.Errors.Total != 0 || sum.Requests.Segments < 20*(60/2-3) {
+			t.Errorf("healthy run: %d failed attempts, %d segments", sum.Errors.Total, sum.Requests.Segments)
+		}
+		t.Logf("reused %d of %d attempts; metrics segment attempts %v", sum.Requests.Reused, sum.Requests.Total,
+			final[`hls_swarm_attempts_total{object="segment"}`])
+
+		// The same clients without the swarm: the origin must see as many connections (±1 per client).
+		accepts0 = ng.accepts(t)
+		bareClients(t, bin, o.PlaylistURL, 20, 60*time.Second)
+		without := ng.accepts(t) - accepts0
+		t.Logf("origin TCP connections (stub_status accepts): %d through the metering proxy, %d with FFmpeg alone", withProxy, without)
+		if d := withProxy - without; d < -20 || d > 20 {
+			t.Errorf("connections with the proxy %d, without %d: differ by more than 1 per client", withProxy, without)
+		}
+	})
+
+	t.Run("404 and 500 from a fault proxy equal the log plus the proxy's answers", func(t *testing.T) {
+		p := newFaultProxy(t, o.BaseURL)
+		p.mu.Lock()
+		p.failFor = func(n int) int {
+			switch n % 5 {
+			case 1:
+				return http.StatusNotFound
+			case 3:
+				return http.StatusInternalServerError
+			}
+			return 0
+		}
+		p.mu.Unlock()
+		sum, _ := exactRun(t, bin, ng, "http://"+p.addr+"/stream.m3u8", 20, "40s", p, nil)
+		if sum.Errors.HTTPStatus["404"] == 0 || sum.Errors.HTTPStatus["500"] == 0 || sum.Errors.Total != sum.Errors.HTTP {
+			t.Errorf("errors %+v: want 404s and 500s and nothing else", sum.Errors)
+		}
+	})
+
+	t.Run("origin down for 10s: error rate within 100%, refused attempts counted once", func(t *testing.T) {
+		p := newFaultProxy(t, o.BaseURL)
+		outage := func(s *swarmProc) {
+			s.waitMetric(60*time.Second, "20 clients playing", func(m map[string]float64) bool {
+				return m["hls_swarm_time_to_first_segment_seconds_count"] >= 20
+			})
+			p.shutdown() // graceful, like nginx's: requests in flight finish, then connections are refused
+			time.Sleep(10 * time.Second) // the outage itself, not an assertion
+			p.up(t)
+		}
+		sum, final := exactRun(t, bin, ng, "http://"+p.addr+"/stream.m3u8", 20, "45s", nil, outage)
+		refused := sum.Errors.Class["refused"]
+		if refused == 0 || sum.Errors.Rate > 1 || sum.Errors.Total > sum.Requests.Total {
+			t.Errorf("refused %d, error rate %g, failed %d of %d attempts", refused, sum.Errors.Rate, sum.Errors.Total, sum.Requests.Total)
+		}
+		var noStatus int64
+		for _, n := range sum.Errors.ObjectCls {
+			for class, k := range n {
+				if class != "http" {
+					noStatus += k
+				}
+			}
+		}
+		// Every attempt is either a response (in the log) or a failed connection (refused here).
+		var responses int64
+		for _, byStatus := range sum.Requests.ObjectStatus {
+			for _, n := range byStatus {
+				responses += n
+			}
+		}
+		if responses+noStatus < sum.Requests.Total {
+			t.Errorf("%d attempts, but %d responses and %d failed connections", sum.Requests.Total, responses, noStatus)
+		}
+		if got := swarmSum(final, `hls_swarm_errors_total{class="refused"`); got != float64(refused) {
+			t.Errorf("refused: summary %d, metrics %v", refused, got)
+		}
+		t.Logf("failed attempts by class %v, error rate %.2f%%, restarts %d", sum.Errors.Class, 100*sum.Errors.Rate, sum.Restarts)
+	})
+}
+
+// tally is requests, statuses and body bytes by object.
+type tally struct {
+	status map[string]map[string]int64 // object → status → count
+	bytes  map[string]int64            // object → body bytes
+}
+
+func newTally() tally { return tally{status: map[string]map[string]int64{}, bytes: map[string]int64{}} }
+
+func (t tally) add(object string, status int, bytes int64) {
+	if t.status[object] == nil {
+		t.status[object] = map[string]int64{}
+	}
+	t.status[object][strconv.Itoa(status)]++
+	t.bytes[object] += bytes
+}
+
+func (t tally) String() string {
+	return fmt.Sprintf("responses %v, bytes %v", t.status, t.bytes)
+}
+
+func (t tally) equal(u tally) bool {
+	if len(t.status) != len(u.status) || !maps.Equal(t.bytes, u.bytes) {
+		return false
+	}
+	for k, v := range t.status {
+		if !maps.Equal(v, u.status[k]) {
+			return false
+		}
+	}
+	return true
+}
+
+// objectOf names what a path of the test origin is (it has no master playlist).
+func objectOf(p string) string {
+	if path.Ext(p) == ".m3u8" {
+		return "media"
+	}
+	return "segment"
+}
+
+// accessLog reads the logged origin's nginx access log.
+type accessLog struct {
+	path string
+	o    *origintest.Origin
+}
+
+var accessLine = regexp.MustCompile(`^\S+ \[[^\]]+\] "(\S+) (\S+) [^"]*" (\d+) (\d+) \S+ "(.*)"$`)
+
+// tally counts the lines of user agent ua; the first 200 of a playlist is the swarm's own
+// preflight fetch (FFmpeg always asks with a Range, answered 206) and is left out.
+func (l *accessLog) tally(t *testing.T, ua string) tally {
+	_, nginx := l.o.Origin.PIDs()
+	_ = syscall.Kill(nginx, syscall.SIGUSR1) // reopen logs: flushes the buffered access log
+	f, err := os.Open(l.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out := newTally()
+	preflight := false
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		m := accessLine.FindStringSubmatch(sc.Text())
+		if m == nil || m[5] != ua {
+			continue
+		}
+		status, _ := strconv.Atoi(m[3])
+		n, _ := strconv.ParseInt(m[4], 10, 64)
+		obj := objectOf(m[2])
+		if !preflight && obj == "media" && status == 200 {
+			preflight = true
+			continue
+		}
+		out.add(obj, status, n)
+	}
+	return out
+}
+
+// accepts is nginx's count of accepted TCP connections (stub_status).
+func (l *accessLog) accepts(t *testing.T) int {
+	resp, err := http.Get(l.o.BaseURL + "/nginx_status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	lines := strings.Split(string(b), "\n")
+	if len(lines) < 3 {
+		t.Fatalf("stub_status: %q", b)
+	}
+	n, err := strconv.Atoi(strings.Fields(lines[2])[0])
+	if err != nil {
+		t.Fatalf("stub_status: %q", b)
+	}
+	return n
+}
+
+// exactRun runs the swarm to its end against url and checks that its summary JSON and its final
+// /metrics both equal the access log (plus what fault answered itself). during, if set, runs
+// while the swarm does.
+func exactRun(t *testing.T, bin string, ng *accessLog, url string, clients int, dur string, fault *faultProxy,
+	during func(*swarmProc)) (report.Summary, map[string]float64) {
+	ua := uaMarker()
+	summaryPath := filepath.Join(t.TempDir(), "summary.json")
+	s := startSwarm(t, bin, "--clients", strconv.Itoa(clients), "--ramp-rate", "20", "--duration", dur,
+		"--user-agent", ua, "--summary-json", summaryPath, "--metrics-linger", "60s", url)
+	if during != nil {
+		during(s)
+	}
+	d, _ := time.ParseDuration(dur)
+	testenv.WaitFor(t, d+90*time.Second, "the summary", func() bool {
+		return strings.Contains(s.stdout.String(), "result") || s.exited()
+	})
+	final := s.mustScrape()
+	_ = s.cmd.Process.Signal(syscall.SIGTERM) // ends --metrics-linger
+	s.wait(15 * time.Second)
+	b, err := os.ReadFile(summaryPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), `\u003c`) {
+		t.Error("summary JSON escapes < as \\u003c")
+	}
+	var sum report.Summary
+	if err := json.Unmarshal(b, &sum); err != nil {
+		t.Fatal(err)
+	}
+
+	fromSummary, fromMetrics := newTally(), newTally()
+	for obj, byStatus := range sum.Requests.ObjectStatus {
+		fromSummary.status[obj] = byStatus
+	}
+	for obj, n := range sum.Requests.Bytes {
+		if n > 0 {
+			fromSummary.bytes[obj] = n
+		}
+	}
+	resp := regexp.MustCompile(`^hls_swarm_responses_total\{object="(\w+)",status="(\d+)"\}$`)
+	byts := regexp.MustCompile(`^hls_swarm_received_bytes_total\{object="(\w+)"\}$`)
+	for k, v := range final {
+		if m := resp.FindStringSubmatch(k); m != nil && v > 0 {
+			if fromMetrics.status[m[1]] == nil {
+				fromMetrics.status[m[1]] = map[string]int64{}
+			}
+			fromMetrics.status[m[1]][m[2]] = int64(v)
+		}
+		if m := byts.FindStringSubmatch(k); m != nil && v > 0 {
+			fromMetrics.bytes[m[1]] = int64(v)
+		}
+	}
+	if !fromSummary.equal(fromMetrics) {
+		t.Errorf("summary JSON and /metrics differ:\nsummary %s\nmetrics %s", fromSummary, fromMetrics)
+	}
+	if got := swarmSum(final, "hls_swarm_attempts_total"); got != float64(sum.Requests.Total) {
+		t.Errorf("attempts: summary %d, metrics %v", sum.Requests.Total, got)
+	}
+
+	// nginx writes its buffered log within flush=5s (and on SIGUSR1): wait until it holds the run.
+	var want tally
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		want = ng.tally(t, ua)
+		if fault != nil {
+			fault.addAnswers(want, ua)
+		}
+		if want.equal(fromSummary) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if !want.equal(fromSummary) {
+		t.Errorf("the swarm's counts differ from the origin's:\naccess log %s\nswarm      %s", want, fromSummary)
+	}
+	objs := slices.Sorted(maps.Keys(want.status))
+	t.Logf("access log = summary = /metrics: %s (objects %v); attempts %d, failed %d, error rate %.3f%%",
+		want, objs, sum.Requests.Total, sum.Errors.Total, 100*sum.Errors.Rate)
+	return sum, final
+}
+
+// bareClients runs n FFmpeg clients exactly as the swarm would, without its proxy, for d.
+func bareClients(t *testing.T, bin, url string, n int, d time.Duration) {
+	ua := uaMarker()
+	out, err := exec.Command(bin, "--print-cmd", "--user-agent", ua, url).Output()
+	if err != nil {
+		t.Fatalf("--print-cmd: %v", err)
+	}
+	var cmds []*exec.Cmd
+	for i := 0; i < n; i++ {
+		c := exec.Command("bash", "-c", "exec "+strings.TrimSpace(string(out)))
+		c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cmds = append(cmds, c)
+		time.Sleep(50 * time.Millisecond) // the swarm's ramp, 20/s
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	<-ctx.Done()
+	for _, c := range cmds {
+		_ = syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
+		_ = c.Wait()
+	}
+}
+
+// uaMarker is a user agent unique to one run, to pick its lines from the shared access log.
+func uaMarker() string { return fmt.Sprintf("swarm-exact-%016x", rand.Uint64()) }

@@ -1,0 +1,360 @@
+// Package meter is the swarm's measuring proxy: each FFmpeg client sends its HTTP through a
+// loopback listener of its own (FFmpeg's -http_proxy), which records every attempt exactly.
+//
+// Each connection a client opens is forwarded over one connection of its own to the origin,
+// opened when the first request arrives and closed with it, so the origin sees the same
+// connections and keep-alive as without the proxy. Nothing is pooled across connections or
+// clients. Per attempt (a request that got a response, or a failed connection) it emits one
+// event.Request: what was asked for (master or media playlist, segment, init, key — from the
+// client's own playlists, parsed with grafov/m3u8), status, body bytes received from the
+// origin, time to first byte, download time, connection reuse and the class of a failure.
+//
+// When a client goes away in the middle of a body, the proxy still reads the rest from the
+// origin (bounded by the timeout), so the bytes counted are the bytes the origin sent.
+package meter
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/event"
+)
+
+// DefaultTimeout bounds connecting to the origin and each read or write on an origin
+// connection when Options.Timeout is 0.
+const DefaultTimeout = 30 * time.Second
+
+// drainTimeout is how long Close waits for connections to end before closing them.
+const drainTimeout = 5 * time.Second
+
+// maxPlaylist is the largest playlist body the proxy parses (bigger ones pass through unparsed).
+const maxPlaylist = 8 << 20
+
+// Options configure one client's proxy.
+type Options struct {
+	Client  int        // the client's index, carried by every event
+	Sink    event.Sink // receives one event.Request per attempt
+	Timeout time.Duration
+}
+
+// Proxy is one client's metering proxy.
+type Proxy struct {
+	client  int
+	sink    event.Sink
+	timeout time.Duration
+	ln      net.Listener
+	cat     *catalog
+
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	conns map[net.Conn]struct{} // downstream and upstream, for Close
+}
+
+// Listen starts a proxy on a free port of 127.0.0.1.
+func Listen(o Options) (*Proxy, error) {
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("meter: listen for client %d: %w (raise the open-files limit or run fewer clients)", o.Client, err)
+	}
+	p := &Proxy{client: o.Client, sink: o.Sink, timeout: o.Timeout, ln: ln, cat: newCatalog(), conns: map[net.Conn]struct{}{}}
+	p.wg.Add(1)
+	go p.serve()
+	return p, nil
+}
+
+// URL is the proxy's address for FFmpeg's -http_proxy.
+func (p *Proxy) URL() string { return "http://" + p.ln.Addr().String() }
+
+// Close stops accepting, waits (up to a few seconds) for open connections to end, then closes
+// what is left. Every attempt has been emitted when it returns.
+func (p *Proxy) Close() error {
+	err := p.ln.Close()
+	done := make(chan struct{})
+	go func() { p.wg.Wait(); close(done) }()
+	t := time.NewTimer(drainTimeout)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		p.mu.Lock()
+		for c := range p.conns {
+			c.Close()
+		}
+		p.mu.Unlock()
+		<-done
+	}
+	if errors.Is(err, net.ErrClosed) {
+		err = nil
+	}
+	return err
+}
+
+func (p *Proxy) serve() {
+	defer p.wg.Done()
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.track(c, true)
+		p.wg.Add(1)
+		go p.handle(c)
+	}
+}
+
+func (p *Proxy) track(c net.Conn, add bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if add {
+		p.conns[c] = struct{}{}
+	} else {
+		delete(p.conns, c)
+	}
+}
+
+// upstream is the origin connection paired with one client connection.
+type upstream struct {
+	conn net.Conn
+	br   *bufio.Reader
+	addr string
+}
+
+func (p *Proxy) closeUp(up *upstream) {
+	if up != nil {
+		up.conn.Close()
+		p.track(up.conn, false)
+	}
+}
+
+// handle serves one client connection until it closes or a response ends the connection.
+func (p *Proxy) handle(down net.Conn) {
+	defer p.wg.Done()
+	var up *upstream
+	defer func() {
+		p.closeUp(up)
+		down.Close()
+		p.track(down, false)
+	}()
+	br := bufio.NewReader(down)
+	bw := bufio.NewWriterSize(down, 32<<10)
+	for {
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		if !p.exchange(req, down, bw, &up) {
+			return
+		}
+	}
+}
+
+// exchange forwards one request and its response, emits its event and reports whether the
+// client connection stays open.
+func (p *Proxy) exchange(req *http.Request, down net.Conn, bw *bufio.Writer, upp **upstream) bool {
+	start := time.Now()
+	if req.Method == http.MethodConnect || !req.URL.IsAbs() || req.URL.Scheme != "http" {
+		fmt.Fprintf(bw, "HTTP/1.1 501 Not Implemented\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+		bw.Flush()
+		return false
+	}
+	target := req.URL.String()
+	ent := p.cat.lookup(target)
+	ev := event.Event{Kind: event.Request, Client: p.client, Time: start, URL: target, Object: ent.object, Media: ent.media}
+	req.RequestURI = ""
+	req.Header.Del("Proxy-Connection")
+	req.Header.Del("Proxy-Authorization")
+
+	resp, up, reused, err := p.roundTrip(req, hostPort(req.URL), upp)
+	ev.Reused = reused
+	if err != nil {
+		ev.Class, ev.Reason, ev.Elapsed = classify(err), err.Error(), time.Since(start)
+		p.sink.Handle(ev)
+		// The client sees its connection reset, as it would have seen the origin's failure.
+		if tc, ok := down.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0)
+		}
+		return false
+	}
+	ev.TTFB, ev.Status = time.Since(start), resp.StatusCode
+	if isPlaylistType(resp.Header.Get("Content-Type")) && ev.Object != event.ObjectMaster {
+		ev.Object = event.ObjectMedia
+	}
+	playlist := ev.Object == event.ObjectMaster || ev.Object == event.ObjectMedia
+	body := &meteredBody{r: resp.Body}
+	resp.Body = body
+	if playlist && resp.StatusCode/100 == 2 && resp.ContentLength <= maxPlaylist {
+		// A playlist is read whole and parsed before the client gets its last byte: the client
+		// may ask for a segment it lists, on another connection, right after.
+		b, _ := io.ReadAll(io.LimitReader(body, maxPlaylist+1))
+		if body.err == nil && len(b) <= maxPlaylist {
+			if obj, ended, ok := p.cat.learn(target, b); ok {
+				ev.Object, ev.Ended = obj, ended
+			}
+		}
+		resp.Body = io.NopCloser(io.MultiReader(bytes.NewReader(b), body))
+	}
+	dw := &downWriter{w: down}
+	bw.Reset(dw)
+	werr := resp.Write(bw)
+	if werr == nil {
+		werr = bw.Flush()
+	}
+	if werr != nil && body.err == nil && dw.err != nil {
+		// The client left mid-body: count what the origin sends, as the origin counts it.
+		_, _ = io.Copy(io.Discard, body)
+	}
+	bw.Reset(down)
+	_ = body.r.Close()
+	ev.Bytes, ev.Elapsed = body.n, time.Since(start)
+	switch {
+	case body.err != nil:
+		ev.Class, ev.Reason = classify(body.err), body.err.Error()
+	case resp.StatusCode >= 400:
+		ev.Class = event.ClassHTTP
+	}
+	p.sink.Handle(ev)
+	if body.err != nil || dw.err != nil || resp.Close || req.Close {
+		p.closeUp(up)
+		*upp = nil
+		return false
+	}
+	return true
+}
+
+// roundTrip sends req on the client connection's origin connection, opening it first if there
+// is none (or it goes to another host). When a reused connection turns out closed by the origin
+// before any byte of the response (keep-alive timeout), it dials once more, as FFmpeg would.
+func (p *Proxy) roundTrip(req *http.Request, addr string, upp **upstream) (*http.Response, *upstream, bool, error) {
+	up := *upp
+	if up != nil && up.addr != addr {
+		p.closeUp(up)
+		up, *upp = nil, nil
+	}
+	reused := up != nil
+	for {
+		if up == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
+			c, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+			cancel()
+			if err != nil {
+				return nil, nil, false, err
+			}
+			up = &upstream{conn: &idleConn{Conn: c, timeout: p.timeout}, addr: addr}
+			up.br = bufio.NewReader(up.conn)
+			p.track(up.conn, true)
+			*upp = up
+		}
+		err := req.Write(up.conn)
+		var resp *http.Response
+		if err == nil {
+			resp, err = http.ReadResponse(up.br, req)
+		}
+		if err == nil {
+			return resp, up, reused, nil
+		}
+		p.closeUp(up)
+		up, *upp = nil, nil
+		if reused && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)) {
+			reused = false
+			continue
+		}
+		return nil, nil, reused, err
+	}
+}
+
+func hostPort(u *url.URL) string {
+	if u.Port() != "" {
+		return u.Host
+	}
+	return net.JoinHostPort(u.Hostname(), "80")
+}
+
+// meteredBody counts what is read from the origin.
+type meteredBody struct {
+	r   io.ReadCloser
+	n   int64
+	err error // a read error other than EOF
+}
+
+func (b *meteredBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	b.n += int64(n)
+	if err != nil && err != io.EOF && b.err == nil {
+		b.err = err
+	}
+	return n, err
+}
+
+// Close does nothing: Response.Write closes the body when the client goes away, and the proxy
+// still reads the rest (see exchange); the origin body is closed there.
+func (b *meteredBody) Close() error { return nil }
+
+// downWriter remembers a write error towards the client.
+type downWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (d *downWriter) Write(p []byte) (int, error) {
+	n, err := d.w.Write(p)
+	if err != nil && d.err == nil {
+		d.err = err
+	}
+	return n, err
+}
+
+// idleConn fails a read or write that makes no progress for timeout.
+type idleConn struct {
+	net.Conn
+	timeout time.Duration
+}
+
+func (c *idleConn) Read(p []byte) (int, error) {
+	_ = c.Conn.SetReadDeadline(time.Now().Add(c.timeout))
+	return c.Conn.Read(p)
+}
+
+func (c *idleConn) Write(p []byte) (int, error) {
+	_ = c.Conn.SetWriteDeadline(time.Now().Add(c.timeout))
+	return c.Conn.Write(p)
+}
+
+// classify names the class of a failed attempt's error.
+func classify(err error) string {
+	var dnsErr *net.DNSError
+	var certErr *tls.CertificateVerificationError
+	var recErr tls.RecordHeaderError
+	var authErr x509.UnknownAuthorityError
+	var hostErr x509.HostnameError
+	var invErr x509.CertificateInvalidError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &dnsErr):
+		return event.ClassDNS
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return event.ClassRefused
+	case errors.As(err, &certErr), errors.As(err, &recErr), errors.As(err, &authErr), errors.As(err, &hostErr), errors.As(err, &invErr):
+		return event.ClassTLS
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return event.ClassTimeout
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, io.EOF),
+		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
+		return event.ClassReset
+	}
+	return event.ClassOther
+}

@@ -1,0 +1,228 @@
+package meter
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/event"
+)
+
+type recorder struct {
+	mu  sync.Mutex
+	evs []event.Event
+}
+
+func (r *recorder) Handle(e event.Event) { r.mu.Lock(); r.evs = append(r.evs, e); r.mu.Unlock() }
+
+func (r *recorder) all() []event.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]event.Event(nil), r.evs...)
+}
+
+const master = "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1000\nlow/index.m3u8\n"
+const media = "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:1\n#EXT-X-MAP:URI=\"init.mp4\"\n#EXTINF:2.0,\nseg1.m4s\n#EXTINF:1.5,\nseg2.m4s\n#EXT-X-ENDLIST\n"
+
+// origin serves a master, a media playlist, segments (seg2 is 404), and counts connections.
+func origin(t *testing.T) (*httptest.Server, *atomic.Int64) {
+	var conns atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/master.m3u8":
+			w.Header().Set("Content-Type", "application/vnd.apple.mpegurl")
+			io.WriteString(w, master)
+		case "/low/index.m3u8":
+			w.Header().Set("Content-Type", "application/vnd.apple.mpegurl")
+			io.WriteString(w, media)
+		case "/low/init.mp4":
+			w.Write(make([]byte, 100))
+		case "/low/seg1.m4s":
+			w.Write(make([]byte, 200000))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv, &conns
+}
+
+func proxyClient(t *testing.T, p *Proxy) *http.Client {
+	u, _ := url.Parse(p.URL())
+	return &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(u), MaxConnsPerHost: 1}}
+}
+
+func TestProxyMeasuresEachAttempt(t *testing.T) {
+	srv, conns := origin(t)
+	rec := &recorder{}
+	p, err := Listen(Options{Client: 4, Sink: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := proxyClient(t, p)
+	for _, path := range []string{"/master.m3u8", "/low/index.m3u8", "/low/init.mp4", "/low/seg1.m4s", "/low/seg2.m4s"} {
+		resp, err := c.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	c.CloseIdleConnections()
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		object string
+		status int
+		bytes  int64
+		class  string
+		media  time.Duration
+	}{
+		{event.ObjectMaster, 200, int64(len(master)), "", 0},
+		{event.ObjectMedia, 200, int64(len(media)), "", 0},
+		{event.ObjectInit, 200, 100, "", 0},
+		{event.ObjectSegment, 200, 200000, "", 2 * time.Second},
+		{event.ObjectSegment, 404, int64(len("404 page not found\n")), event.ClassHTTP, 1500 * time.Millisecond},
+	}
+	got := rec.all()
+	if len(got) != len(want) {
+		t.Fatalf("%d events, want %d: %+v", len(got), len(want), got)
+	}
+	for i, w := range want {
+		e := got[i]
+		if e.Kind != event.Request || e.Client != 4 || e.Object != w.object || e.Status != w.status || e.Bytes != w.bytes ||
+			e.Class != w.class || e.Media != w.media || e.TTFB <= 0 || e.Elapsed < e.TTFB {
+			t.Errorf("event %d = %+v, want %+v", i, e, w)
+		}
+		if e.Reused != (i > 0) {
+			t.Errorf("event %d reused=%v, want %v (one kept-alive connection)", i, e.Reused, i > 0)
+		}
+	}
+	if got[1].Ended != true {
+		t.Error("ENDLIST media playlist not reported as VOD")
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("origin saw %d connections, want 1 (the client's one connection)", n)
+	}
+}
+
+// TestProxyConnectionsOneToOne: each client connection gets its own origin connection.
+func TestProxyConnectionsOneToOne(t *testing.T) {
+	srv, conns := origin(t)
+	p, err := Listen(Options{Client: 0, Sink: &recorder{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	for i := 0; i < 3; i++ {
+		c := proxyClient(t, p)
+		for j := 0; j < 2; j++ {
+			resp, err := c.Get(srv.URL + "/low/init.mp4")
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		c.CloseIdleConnections()
+	}
+	if n := conns.Load(); n != 3 {
+		t.Errorf("origin saw %d connections for 3 client connections", n)
+	}
+}
+
+func TestProxyRefusedIsOneAttempt(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	rec := &recorder{}
+	p, err := Listen(Options{Client: 1, Sink: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := proxyClient(t, p)
+	for i := 0; i < 3; i++ {
+		if resp, err := c.Get("http://" + addr + "/stream.m3u8"); err == nil {
+			resp.Body.Close()
+			t.Fatal("a request to a closed port succeeded")
+		}
+	}
+	p.Close()
+	got := rec.all()
+	if len(got) != 3 {
+		t.Fatalf("%d events for 3 refused connections: %+v", len(got), got)
+	}
+	for _, e := range got {
+		if e.Class != event.ClassRefused || e.Status != 0 || e.Object != event.ObjectMedia {
+			t.Errorf("refused attempt recorded as %+v", e)
+		}
+	}
+}
+
+// TestProxyCountsWhatTheOriginSent: a client that leaves mid-body still has the whole body
+// counted, as the origin counts it.
+func TestProxyCountsWhatTheOriginSent(t *testing.T) {
+	srv, _ := origin(t)
+	rec := &recorder{}
+	p, err := Listen(Options{Client: 2, Sink: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", strings.TrimPrefix(p.URL(), "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(conn, "GET %s/low/seg1.m4s HTTP/1.1\r\nHost: %s\r\n\r\n", srv.URL, strings.TrimPrefix(srv.URL, "http://"))
+	br := bufio.NewReader(conn)
+	if _, err := http.ReadResponse(br, nil); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close() // before reading the body
+	p.Close()
+	got := rec.all()
+	if len(got) != 1 || got[0].Bytes != 200000 || got[0].Class != "" || got[0].Status != 200 {
+		t.Fatalf("events %+v, want one 200 of 200000 bytes", got)
+	}
+}
+
+func TestClassify(t *testing.T) {
+	tests := []struct {
+		err  error
+		want string
+	}{
+		{&net.DNSError{Err: "no such host", Name: "x"}, event.ClassDNS},
+		{io.ErrUnexpectedEOF, event.ClassReset},
+		{&net.OpError{Op: "read", Err: timeoutErr{}}, event.ClassTimeout},
+		{fmt.Errorf("other"), event.ClassOther},
+	}
+	for _, tt := range tests {
+		if got := classify(tt.err); got != tt.want {
+			t.Errorf("classify(%v) = %q, want %q", tt.err, got, tt.want)
+		}
+	}
+}
+
+type timeoutErr struct{}
+
+func (timeoutErr) Error() string   { return "i/o timeout" }
+func (timeoutErr) Timeout() bool   { return true }
+func (timeoutErr) Temporary() bool { return true }
