@@ -85,7 +85,7 @@ func TestSwarmExactness(t *testing.T) {
 			s.waitMetric(60*time.Second, "20 clients playing", func(m map[string]float64) bool {
 				return m["hls_swarm_time_to_first_segment_seconds_count"] >= 20
 			})
-			p.shutdown() // graceful, like nginx's: requests in flight finish, then connections are refused
+			p.shutdown()                 // graceful, like nginx's: requests in flight finish, then connections are refused
 			time.Sleep(10 * time.Second) // the outage itself, not an assertion
 			p.up(t)
 		}

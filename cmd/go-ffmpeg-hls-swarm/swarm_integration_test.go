@@ -117,7 +117,7 @@ func run20x30(t *testing.T, bin, promtool, playlist string, segSeconds int) {
 		{"playlist bytes", float64(sum.Requests.Bytes["media"]), `hls_swarm_received_bytes_total{object="media"}`},
 		{"starts", float64(sum.Starts), "hls_swarm_client_starts_total"},
 		{"restarts", float64(sum.Restarts), "hls_swarm_client_restarts_total"},
-		{"stalls", float64(sum.Stalls), "hls_swarm_stalls_total"},
+		{"stalls", float64(sum.Playback.Stalls), "hls_swarm_stalls_total"},
 		{"peak", float64(sum.Clients.Peak), "hls_swarm_peak_active_clients"},
 		{"target", float64(sum.Clients.Target), "hls_swarm_target_clients"},
 		{"startup samples", float64(sum.Startup.Samples), "hls_swarm_time_to_first_segment_seconds_count"},
@@ -132,7 +132,7 @@ func run20x30(t *testing.T, bin, promtool, playlist string, segSeconds int) {
 	}
 	table := s.stdout.String()
 	for _, want := range []string{
-		fmt.Sprintf("segments %d)", sum.Requests.Segments),
+		fmt.Sprintf("segments %d;", sum.Requests.Segments),
 		fmt.Sprintf("(%d bytes)", sum.ReceivedBytes),
 		"PASS  error_rate<0.01", "PASS  startup_p95<10s",
 	} {

@@ -21,7 +21,6 @@ const (
 	DefaultProfile     = "default"
 	DefaultMetricsPort = 9100
 	DefaultFFmpeg      = "ffmpeg"
-	DefaultStallAfter  = 5 * time.Second
 	DefaultGrace       = 3 * time.Second
 	DefaultLogFormat   = "text"
 )
@@ -74,7 +73,6 @@ func AddFlags(fs *pflag.FlagSet, s *Settings) {
 	fs.IntVar(&s.SegmentRetries, "segment-retries", 0, "retries of a failed segment, where FFmpeg supports it (profile default: 3)")
 	fs.StringVar(&s.UserAgent, "user-agent", "", "HTTP User-Agent of the clients (default: FFmpeg's)")
 	fs.StringArrayVar(&s.Headers, "header", nil, "extra HTTP header \"Name: value\" sent by every client (repeatable)")
-	fs.DurationVar(&s.StallAfter, "stall-after", DefaultStallAfter, "a client whose playback speed stays below 1 this long counts as stalled")
 	fs.DurationVar(&s.GracePeriod, "grace-period", DefaultGrace, "at stop, how long clients get after SIGTERM before SIGKILL")
 	fs.IntVar(&s.MetricsPort, "metrics-port", DefaultMetricsPort, "port of /metrics, /healthz and /readyz on all interfaces (0: a free port, logged at start)")
 	fs.StringVar(&s.MetricsAddr, "metrics-addr", "", "HOST:PORT of the metrics server (overrides --metrics-port)")

@@ -30,7 +30,6 @@ type Settings struct {
 	SegmentRetries    int
 	UserAgent         string
 	Headers           []string
-	StallAfter        time.Duration
 	GracePeriod       time.Duration
 	MetricsPort       int
 	MetricsAddr       string // host:port; overrides MetricsPort when set
@@ -67,9 +66,9 @@ func (s Settings) ListenAddr() string {
 
 // Validate checks the settings that belong to this process (metrics server, logging, the FFmpeg
 // program's name) and returns one line saying what is wrong and how to fix it. The engine's
-// settings (URL, clients, ramp, duration, variant, timeouts, reconnects, headers, stall and grace
-// periods) have one validator, orchestrator.Config.Validate, which the run calls before anything
-// starts (loadtest.Run: exit 2 like these).
+// settings (URL, clients, ramp, duration, variant, timeouts, reconnects, headers, grace period)
+// have one validator, orchestrator.Config.Validate, which the run calls before anything starts
+// (loadtest.Run: exit 2 like these).
 func (s Settings) Validate() error {
 	switch {
 	case s.MetricsAddr == "" && (s.MetricsPort < 0 || s.MetricsPort > 65535):
@@ -121,7 +120,7 @@ func (s Settings) LogAttrs() []any {
 		"ramp_jitter", s.RampJitter.String(), "duration", s.Duration.String(), "variant", s.Variant, "ffmpeg", s.FFmpegPath,
 		"timeout", s.Timeout.String(), "reconnect", s.Reconnect, "reconnect_delay_max", s.ReconnectDelayMax.String(),
 		"segment_retries", s.SegmentRetries, "user_agent", s.UserAgent, "headers", len(s.Headers),
-		"stall_after", s.StallAfter.String(), "grace_period", s.GracePeriod.String(), "metrics_addr", s.ListenAddr(),
+		"grace_period", s.GracePeriod.String(), "metrics_addr", s.ListenAddr(),
 		"metrics_linger", s.MetricsLinger.String(),
 		"log_level", s.LogLevel, "log_format", s.LogFormat, "thresholds", s.Thresholds,
 		"summary_json", s.SummaryJSON, "check", s.Check,

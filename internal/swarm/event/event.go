@@ -21,9 +21,6 @@ const (
 	Request
 	// Progress: a -progress block; Speed is the playback speed FFmpeg reports.
 	Progress
-	// StallStarted and StallEnded bracket a period with speed < 1 for longer than the stall threshold.
-	StallStarted
-	StallEnded
 )
 
 // Objects a Request is for (Event.Object).
@@ -55,7 +52,7 @@ var Classes = []string{ClassHTTP, ClassRefused, ClassReset, ClassTimeout, ClassD
 
 var kindNames = map[Kind]string{
 	ClientStarted: "client_started", ClientExited: "client_exited", ClientRestartScheduled: "restart_scheduled",
-	Request: "request", Progress: "progress", StallStarted: "stall_started", StallEnded: "stall_ended",
+	Request: "request", Progress: "progress",
 }
 
 func (k Kind) String() string {

@@ -16,7 +16,7 @@ func BenchmarkSessionLogLine(b *testing.B) {
 		b.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-	s := NewSession(0, 0, time.Now(), 5*time.Second, event.SinkFunc(func(event.Event) {}))
+	s := NewSession(0, 0, event.SinkFunc(func(event.Event) {}))
 	now := time.Now()
 	b.ReportAllocs()
 	for b.Loop() {

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/event"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/qoe"
 )
 
 // Namespace prefixes every metric this package defines.
@@ -52,9 +53,8 @@ const (
 
 // clientState is what the collector follows per client.
 type clientState struct {
-	running  bool
-	started  time.Time // the current process's start
-	gotFirst bool      // the current process received a segment
+	running bool
+	buffer  qoe.Buffer // guarded by Collector.qmu
 }
 
 // Collector is an event.Sink that keeps the swarm's metrics. It is safe for concurrent use.
@@ -64,23 +64,27 @@ type Collector struct {
 	mu      sync.Mutex
 	clients map[int]*clientState
 	running int
-	stalled map[int]bool // client → in a stall
+	vod     bool // a media playlist with ENDLIST was seen
 	samples map[string][]time.Duration
 	peak    int
 	first   time.Time // first event seen
 	last    time.Time // last event seen
 
-	target, active, stalledG prometheus.Gauge
-	peakG                    prometheus.Gauge
-	starts, restarts         prometheus.Counter
-	exits                    *prometheus.CounterVec
-	restartsScheduled        prometheus.Counter
-	attempts, bytes          *prometheus.CounterVec
-	responses, errors        *prometheus.CounterVec
-	reused                   prometheus.Counter
-	stalls                   prometheus.Counter
-	speed, backoff           prometheus.Histogram
-	latency                  map[string]prometheus.Histogram
+	// qmu guards the playback buffers; the QoE series read them at scrape time (Gather runs
+	// under mu from Snapshot, so they cannot take mu).
+	qmu sync.Mutex
+	now func() time.Time // the QoE series' clock (tests replace it)
+
+	target, active    prometheus.Gauge
+	peakG             prometheus.Gauge
+	starts, restarts  prometheus.Counter
+	exits             *prometheus.CounterVec
+	restartsScheduled prometheus.Counter
+	attempts, bytes   *prometheus.CounterVec
+	responses, errors *prometheus.CounterVec
+	reused            prometheus.Counter
+	speed, backoff    prometheus.Histogram
+	latency           map[string]prometheus.Histogram
 }
 
 // New returns a Collector whose registry also carries the Go runtime and process collectors
@@ -89,7 +93,7 @@ func New(version string) *Collector {
 	c := &Collector{
 		reg:     prometheus.NewRegistry(),
 		clients: map[int]*clientState{},
-		stalled: map[int]bool{},
+		now:     time.Now,
 		samples: map[string][]time.Duration{},
 		latency: map[string]prometheus.Histogram{},
 	}
@@ -102,7 +106,6 @@ func New(version string) *Collector {
 	c.target = gauge("target_clients", "Number of clients the swarm is asked to run.")
 	c.active = gauge("active_clients", "Number of client processes running now.")
 	c.peakG = gauge("peak_active_clients", "Highest number of client processes running at once during this run.")
-	c.stalledG = gauge("stalled_clients", "Number of clients whose playback speed has been below 1 for longer than the stall threshold.")
 	c.starts = counter("client_starts_total", "Client process starts, first starts and restarts.")
 	c.restarts = counter("client_restarts_total", "Client process restarts (starts after the first).")
 	c.restartsScheduled = counter("client_restarts_scheduled_total", "Restarts the supervisor scheduled after a client exited.")
@@ -128,7 +131,6 @@ func New(version string) *Collector {
 		c.attempts.WithLabelValues(o)
 		c.bytes.WithLabelValues(o)
 	}
-	c.stalls = counter("stalls_total", "Stalls started (playback speed below 1 for longer than the stall threshold).")
 	c.speed = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: Namespace, Name: "playback_speed",
 		Help: "Playback speed reported by clients' progress (1 = real time).", Buckets: speedBuckets})
 	c.latency[Startup] = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: Namespace, Name: Startup,
@@ -141,8 +143,32 @@ func New(version string) *Collector {
 	for _, r := range exitReasons {
 		c.exits.WithLabelValues(r)
 	}
-	c.reg.MustRegister(c.target, c.active, c.peakG, c.stalledG, c.starts, c.restarts, c.restartsScheduled, c.exits,
-		c.attempts, c.responses, c.errors, c.bytes, c.reused, c.stalls, c.speed, c.backoff, build,
+	qoeFunc := func(name, help string, counter bool, f func(qoe.Totals) float64) prometheus.Collector {
+		opts := prometheus.GaugeOpts{Namespace: Namespace, Name: name, Help: help}
+		get := func() float64 { return c.qoeSum(f) }
+		if counter {
+			return prometheus.NewCounterFunc(prometheus.CounterOpts(opts), get)
+		}
+		return prometheus.NewGaugeFunc(opts, get)
+	}
+	c.reg.MustRegister(c.target, c.active, c.peakG, c.starts, c.restarts, c.restartsScheduled, c.exits,
+		c.attempts, c.responses, c.errors, c.bytes, c.reused, c.speed, c.backoff, build,
+		qoeFunc("stalls_total", "Stalls of the clients' virtual playback buffers: started when a buffer ran empty while playing.", true,
+			func(t qoe.Totals) float64 { return float64(t.Stalls) }),
+		qoeFunc("rebuffer_seconds_total", "Time the clients' virtual playback buffers spent empty after playback started.", true,
+			func(t qoe.Totals) float64 { return t.Rebuffer.Seconds() }),
+		qoeFunc("watched_seconds_total", "Time from each client session's first segment to its end (playing or stalled).", true,
+			func(t qoe.Totals) float64 { return t.Watched.Seconds() }),
+		qoeFunc("stalled_clients", "Clients whose virtual playback buffer is empty now.", false,
+			func(t qoe.Totals) float64 { return b2f(t.Stalled) }),
+		qoeFunc("buffered_media_seconds", "Media in the clients' virtual playback buffers now, summed.", false,
+			func(t qoe.Totals) float64 { return t.Buffered.Seconds() }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: Namespace, Name: "stream_vod",
+			Help: "1 when a media playlist had EXT-X-ENDLIST (a VOD stream), else 0."}, func() float64 {
+			c.qmu.Lock()
+			defer c.qmu.Unlock()
+			return b2f(c.vod)
+		}),
 		c.latency[Startup], c.latency[SegmentTTFB], c.latency[SegmentDownload], c.latency[PlaylistLatency],
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -200,7 +226,10 @@ func (c *Collector) Handle(e event.Event) {
 		if !cs.running {
 			c.running++
 		}
-		cs.running, cs.started, cs.gotFirst = true, e.Time, false
+		cs.running = true
+		c.qmu.Lock()
+		cs.buffer.Start(e.Time)
+		c.qmu.Unlock()
 		c.setActive()
 	case event.ClientExited:
 		reason := e.Reason
@@ -211,8 +240,10 @@ func (c *Collector) Handle(e event.Event) {
 		if cs := c.client(e.Client); cs.running {
 			cs.running = false
 			c.running--
+			c.qmu.Lock()
+			cs.buffer.End(e.Time)
+			c.qmu.Unlock()
 		}
-		c.endStall(e.Client)
 		c.setActive()
 	case event.ClientRestartScheduled:
 		c.restartsScheduled.Inc()
@@ -223,14 +254,6 @@ func (c *Collector) Handle(e event.Event) {
 		if e.Speed > 0 {
 			c.speed.Observe(e.Speed)
 		}
-	case event.StallStarted:
-		if !c.stalled[e.Client] {
-			c.stalled[e.Client] = true
-			c.stalls.Inc()
-			c.stalledG.Set(float64(len(c.stalled)))
-		}
-	case event.StallEnded:
-		c.endStall(e.Client)
 	}
 }
 
@@ -262,12 +285,19 @@ func (c *Collector) request(e event.Event) {
 	case event.ObjectSegment:
 		c.observe(SegmentTTFB, e.TTFB)
 		c.observe(SegmentDownload, e.Elapsed)
-		if cs := c.client(e.Client); cs.running && !cs.gotFirst {
-			cs.gotFirst = true
-			c.observe(Startup, e.Time.Add(e.Elapsed).Sub(cs.started))
+		c.qmu.Lock()
+		startup, first := c.client(e.Client).buffer.Segment(e.Time.Add(e.Elapsed), e.Media, e.Bytes)
+		c.qmu.Unlock()
+		if first {
+			c.observe(Startup, startup)
 		}
 	case event.ObjectMaster, event.ObjectMedia:
 		c.observe(PlaylistLatency, e.Elapsed)
+		if e.Ended {
+			c.qmu.Lock()
+			c.vod = true
+			c.qmu.Unlock()
+		}
 	}
 }
 
@@ -280,11 +310,35 @@ func (c *Collector) setActive() {
 	}
 }
 
-func (c *Collector) endStall(client int) {
-	if c.stalled[client] {
-		delete(c.stalled, client)
-		c.stalledG.Set(float64(len(c.stalled)))
+// qoeSum adds f over every client's playback buffer as of now.
+func (c *Collector) qoeSum(f func(qoe.Totals) float64) float64 {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	now := c.now()
+	var v float64
+	for _, cs := range c.clients {
+		v += f(cs.buffer.Totals(now))
 	}
+	return v
+}
+
+// QoE is every client's playback figures as of now, by client index.
+func (c *Collector) QoE() (map[int]qoe.Totals, bool) {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	now := c.now()
+	out := make(map[int]qoe.Totals, len(c.clients))
+	for i, cs := range c.clients {
+		out[i] = cs.buffer.Totals(now)
+	}
+	return out, c.vod
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // statusLabel bounds the status label to real HTTP codes.

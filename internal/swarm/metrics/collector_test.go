@@ -17,10 +17,15 @@ import (
 // feed plays a small, realistic run: 3 clients, one killed and restarted, one stall, errors.
 func feed(c *Collector) {
 	t0 := time.Unix(1_700_000_000, 0)
+	c.now = func() time.Time { return t0.Add(7 * time.Second) }
 	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
 	req := func(client int, at0 float64, object string, status int, bytes int64, class string) event.Event {
-		return event.Event{Kind: event.Request, Client: client, Time: at(at0), Object: object, Status: status,
+		e := event.Event{Kind: event.Request, Client: client, Time: at(at0), Object: object, Status: status,
 			Bytes: bytes, Class: class, TTFB: 10 * time.Millisecond, Elapsed: 100 * time.Millisecond}
+		if object == event.ObjectSegment {
+			e.Media = 2 * time.Second
+		}
+		return e
 	}
 	evs := []event.Event{
 		{Kind: event.ClientStarted, Client: 0, Time: at(0)},
@@ -31,8 +36,6 @@ func feed(c *Collector) {
 		req(1, 1.1, event.ObjectSegment, 206, 2000, ""), // client 1: 1.0 s
 		{Kind: event.Progress, Client: 0, Time: at(1), Speed: 1.0},
 		{Kind: event.Progress, Client: 0, Time: at(2), Speed: 0.5},
-		{Kind: event.StallStarted, Client: 0, Time: at(3)},
-		{Kind: event.StallStarted, Client: 0, Time: at(3.1)}, // duplicate: counted once
 		req(2, 3, event.ObjectSegment, 404, 150, event.ClassHTTP),
 		req(2, 3.5, event.ObjectSegment, 500, 170, event.ClassHTTP),
 		req(2, 3.6, event.ObjectSegment, 404, 150, event.ClassHTTP),
@@ -72,7 +75,11 @@ func TestSnapshot(t *testing.T) {
 		{"target", int64(s.TargetClients), 3},
 		{"active", int64(s.ActiveClients), 2},
 		{"peak", int64(s.PeakActiveClients), 3},
-		{"stalled now", int64(s.StalledClients), 0},
+		// Playback: client 0 ran dry at 2.5 s (2 s of media from 0.5 s) until its exit at 5 s;
+		// client 1 has been dry since 3.2 s; client 2 never received a segment.
+		{"stalled now", int64(s.StalledClients), 1},
+		{"rebuffer ms", int64(s.RebufferSeconds * 1000), 2500 + 3800},
+		{"bitrates", int64(len(s.Bitrates)), 2},
 		{"starts", s.Starts, 4},
 		{"restarts", s.Restarts, 1},
 		{"restarts scheduled", s.RestartsScheduled, 1},
@@ -90,7 +97,7 @@ func TestSnapshot(t *testing.T) {
 		{"timeouts", s.Errors["segment"]["timeout"], 1},
 		{"refused", s.Errors["media"]["refused"], 1},
 		{"reused", s.Reused, 1},
-		{"stalls", s.Stalls, 1},
+		{"stalls", s.Stalls, 2},
 		{"startup samples", int64(len(s.Samples[Startup])), 3},
 		{"segment ttfb samples", int64(len(s.Samples[SegmentTTFB])), 3},
 		{"playlist samples", int64(len(s.Samples[PlaylistLatency])), 1},

@@ -26,7 +26,14 @@ type Snapshot struct {
 	Responses map[string]map[string]int64
 	Errors    map[string]map[string]int64
 	Reused    int64
-	Stalls    int64
+	// Playback (internal/swarm/qoe): stalls, time stalled and time watched (seconds) summed
+	// over clients, clients stalled now, whether the stream is VOD, and each client's played
+	// bitrate in bit/s (clients that received a segment of known duration).
+	Stalls          int64
+	RebufferSeconds float64
+	WatchedSeconds  float64
+	VOD             bool
+	Bitrates        []float64
 	// Samples are the raw observations behind each latency histogram (by name: Startup,
 	// SegmentTTFB, SegmentDownload, PlaylistLatency), for exact percentiles.
 	Samples map[string][]time.Duration
@@ -118,6 +125,13 @@ func (c *Collector) Snapshot() (Snapshot, error) {
 		hist.Count, hist.Sum = h.GetSampleCount(), h.GetSampleSum()
 		hists[name] = hist
 	}
+	perClient, vod := c.QoE()
+	var bitrates []float64
+	for _, i := range slices.Sorted(maps.Keys(perClient)) {
+		if b := perClient[i].Bitrate(); b > 0 {
+			bitrates = append(bitrates, b)
+		}
+	}
 	samples := map[string][]time.Duration{}
 	for k, v := range c.samples {
 		samples[k] = slices.Clone(v)
@@ -137,6 +151,10 @@ func (c *Collector) Snapshot() (Snapshot, error) {
 		Errors:            byTwo("errors_total", "object", "class"),
 		Reused:            int64(one("reused_connection_requests_total")),
 		Stalls:            int64(one("stalls_total")),
+		RebufferSeconds:   one("rebuffer_seconds_total"),
+		WatchedSeconds:    one("watched_seconds_total"),
+		VOD:               vod,
+		Bitrates:          bitrates,
 		Samples:           samples,
 		Histograms:        maps.Clone(hists),
 		FirstEvent:        c.first,

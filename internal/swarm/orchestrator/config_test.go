@@ -28,7 +28,7 @@ func TestValidate(t *testing.T) {
 		{"valid", func(*orchestrator.Config) {}, ""},
 		{"all fields", func(c *orchestrator.Config) {
 			c.Variant, c.Timeout, c.Reconnect, c.ReconnectDelayMax, c.SegmentRetries = "lowest", 5*time.Second, true, 3*time.Second, 2
-			c.Headers, c.FFmpegLogLevel, c.StallAfter, c.GracePeriod = []string{"X-A: 1"}, "debug", time.Second, time.Second
+			c.Headers, c.FFmpegLogLevel, c.GracePeriod = []string{"X-A: 1"}, "debug", time.Second
 		}, ""},
 		{"ramp-rate 0 starts all at once", func(c *orchestrator.Config) { c.RampRate = 0 }, ""},
 		{"timeout 0 leaves FFmpeg's", func(c *orchestrator.Config) { c.Timeout = 0 }, ""},

@@ -41,7 +41,6 @@ type Config struct {
 	SegmentRetries    int // -seg_max_retry where FFmpeg has it (6.0+)
 	UserAgent         string
 	Headers           []string      // "Name: value"
-	StallAfter        time.Duration // speed < 1 for longer than this = stalled (default 5s)
 	GracePeriod       time.Duration // SIGTERM → SIGKILL (default 3s)
 	FFmpegLogLevel    string        // what FFmpeg logs at (default ffmpeg.DefaultLogLevel, "verbose")
 	Logger            *slog.Logger  // default: discard
@@ -50,7 +49,6 @@ type Config struct {
 
 // Defaults applied by withDefaults.
 const (
-	DefaultStallAfter  = 5 * time.Second
 	DefaultGracePeriod = 3 * time.Second
 	// preflightTimeout bounds the playlist fetch of Preflight when Config.Timeout is 0.
 	preflightTimeout = 10 * time.Second
@@ -62,9 +60,6 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Variant == "" {
 		c.Variant = ffmpeg.VariantAll
-	}
-	if c.StallAfter == 0 {
-		c.StallAfter = DefaultStallAfter
 	}
 	if c.GracePeriod == 0 {
 		c.GracePeriod = DefaultGracePeriod
@@ -122,9 +117,6 @@ func (c Config) Validate() error {
 		if _, _, err := ffmpeg.SplitHeader(h); err != nil {
 			add("--header: %v", err)
 		}
-	}
-	if c.StallAfter < 0 {
-		add("stall threshold is %s: give a duration > 0", c.StallAfter)
 	}
 	if c.GracePeriod < 0 {
 		add("grace period is %s: give a duration > 0", c.GracePeriod)
@@ -288,8 +280,8 @@ func Run(ctx context.Context, c Config, sink event.Sink) error {
 			client := supervisor.Client{
 				Index: i, Argv: argvs[i], Restart: c.Reconnect,
 				Backoff:     backoff.New(c.ReconnectDelayMax, rand.New(rand.NewPCG(seed, uint64(i)+1))),
-				GracePeriod: c.GracePeriod, StallAfter: c.StallAfter,
-				Logs: logs, Sink: sink, Logger: c.Logger,
+				GracePeriod: c.GracePeriod,
+				Logs:        logs, Sink: sink, Logger: c.Logger,
 			}
 			client.Run(runCtx)
 		}()

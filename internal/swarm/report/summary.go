@@ -50,8 +50,7 @@ type Summary struct {
 	Starts        int64            `json:"starts"`
 	Restarts      int64            `json:"restarts"`
 	Exits         map[string]int64 `json:"exits"`
-	Stalls        int64            `json:"stalls"`
-	StalledAtEnd  int              `json:"stalled_at_end"`
+	Playback      Playback         `json:"playback"`
 
 	// Histograms are the raw Prometheus histograms (bounds and cumulative counts), for merging.
 	Histograms map[string]metrics.Histogram `json:"histograms"`
@@ -97,6 +96,27 @@ type Errors struct {
 	Rate       float64                     `json:"rate"`
 }
 
+// Playback is what the clients' virtual players saw (internal/swarm/qoe): stalls (a buffer ran
+// empty while playing), time stalled, time watched (first segment → end, stalls included), their
+// ratio, and the bitrate the clients played (segment bits / segment durations, per client).
+type Playback struct {
+	Stream          string  `json:"stream"` // "live", or "vod" when a media playlist had EXT-X-ENDLIST
+	Stalls          int64   `json:"stalls"`
+	StalledAtEnd    int     `json:"stalled_at_end"`
+	RebufferSeconds float64 `json:"rebuffer_seconds"`
+	WatchedSeconds  float64 `json:"watched_seconds"`
+	RebufferRatio   float64 `json:"rebuffer_ratio"`
+	Bitrate         Bitrate `json:"bitrate_bps"`
+}
+
+// Bitrate is the distribution of the clients' played bitrates in bit/s.
+type Bitrate struct {
+	Clients int     `json:"clients"`
+	Min     float64 `json:"min"`
+	P50     float64 `json:"p50"`
+	Max     float64 `json:"max"`
+}
+
 // Latency is one latency's distribution in seconds, from its raw samples (nearest rank).
 type Latency struct {
 	Samples int     `json:"samples"`
@@ -121,8 +141,7 @@ func New(run Run, s metrics.Snapshot, thresholds []Threshold) Summary {
 		Starts:          s.Starts,
 		Restarts:        s.Restarts,
 		Exits:           s.Exits,
-		Stalls:          s.Stalls,
-		StalledAtEnd:    s.StalledClients,
+		Playback:        playback(s),
 		Histograms:      s.Histograms,
 		Latency:         map[string]Latency{},
 	}
@@ -174,6 +193,22 @@ func New(run Run, s metrics.Snapshot, thresholds []Threshold) Summary {
 		sum.Pass = sum.Pass && r.Pass
 	}
 	return sum
+}
+
+func playback(s metrics.Snapshot) Playback {
+	p := Playback{Stream: "live", Stalls: s.Stalls, StalledAtEnd: s.StalledClients,
+		RebufferSeconds: s.RebufferSeconds, WatchedSeconds: s.WatchedSeconds}
+	if s.VOD {
+		p.Stream = "vod"
+	}
+	if s.WatchedSeconds > 0 {
+		p.RebufferRatio = s.RebufferSeconds / s.WatchedSeconds
+	}
+	if n := len(s.Bitrates); n > 0 {
+		b := slices.Sorted(slices.Values(s.Bitrates))
+		p.Bitrate = Bitrate{Clients: n, Min: b[0], P50: b[(n-1)/2], Max: b[n-1]}
+	}
+	return p
 }
 
 func errorRate(errs, requests int64) float64 {
@@ -232,8 +267,9 @@ func (s Summary) Values() map[string]float64 {
 		"playlists": float64(s.Requests.Playlists), "segments": float64(s.Requests.Segments),
 		"http_errors": float64(s.Errors.HTTP), "http_4xx": float64(x4), "http_5xx": float64(x5),
 		"timeouts": float64(s.Errors.Timeouts), "refused": float64(s.Errors.Refused),
-		"errors": float64(s.Errors.Total), "stalls": float64(s.Stalls), "error_rate": s.Errors.Rate,
-		"duration": s.DurationSeconds, "bytes": float64(s.ReceivedBytes),
+		"errors": float64(s.Errors.Total), "stalls": float64(s.Playback.Stalls), "error_rate": s.Errors.Rate,
+		"rebuffer_ratio": s.Playback.RebufferRatio,
+		"duration":       s.DurationSeconds, "bytes": float64(s.ReceivedBytes),
 	}
 	add := func(prefix string, l Latency) {
 		if l.Samples > 0 {

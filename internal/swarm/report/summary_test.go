@@ -58,7 +58,7 @@ func snapshot() metrics.Snapshot {
 		Bytes:     map[string]int64{"media": 456789, "segment": 123000000},
 		Responses: map[string]map[string]int64{"media": {"206": 299}, "segment": {"206": 690, "404": 6, "500": 3}},
 		Errors:    map[string]map[string]int64{"media": {"refused": 1}, "segment": {"http": 9, "timeout": 2}},
-		Stalls:    1,
+		Stalls:    1, RebufferSeconds: 3, WatchedSeconds: 600, Bitrates: []float64{2e6, 1e6, 3e6},
 		Samples: map[string][]time.Duration{metrics.Startup: ms(900, 100, 500, 300, 700),
 			metrics.SegmentTTFB: ms(5, 10, 400), metrics.SegmentDownload: ms(50, 60, 2500)},
 		Histograms: map[string]metrics.Histogram{metrics.SegmentTTFB: {UpperBounds: []float64{0.1, 1}, Cumulative: []uint64{2, 3}, Count: 3, Sum: 0.415}},
@@ -67,7 +67,7 @@ func snapshot() metrics.Snapshot {
 
 func TestNewSummary(t *testing.T) {
 	th, err := ParseThresholds([]string{"error_rate<0.01", "segments>=500", "startup_p95<=900ms", "http_4xx==6", "http_5xx==3",
-		"segment_p95<2s", "ttfb_p99<500ms", "bytes>1GB", "refused==1"})
+		"segment_p95<2s", "ttfb_p99<500ms", "bytes>1GB", "refused==1", "rebuffer_ratio<0.01", "stalls==0"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +89,10 @@ func TestNewSummary(t *testing.T) {
 	if s.DurationSeconds != 30 {
 		t.Errorf("duration %g", s.DurationSeconds)
 	}
-	wantPass := []bool{false, true, true, true, true, false, true, false, true}
+	wantPass := []bool{false, true, true, true, true, false, true, false, true, true, false}
+	if p := s.Playback; p.RebufferRatio != 0.005 || p.Bitrate != (Bitrate{Clients: 3, Min: 1e6, P50: 2e6, Max: 3e6}) || p.Stream != "live" {
+		t.Errorf("playback %+v", p)
+	}
 	for i, r := range s.Thresholds {
 		if r.Pass != wantPass[i] {
 			t.Errorf("%s: pass=%v (actual %g)", r.Threshold, r.Pass, r.Actual)
@@ -105,7 +108,8 @@ func TestNewSummary(t *testing.T) {
 	for _, want := range []string{"target 20, peak 20", "1000 (playlists 300, segments 700", "http by status: 404 6, 500 3",
 		"by class: http 9, refused 1, timeout 2", "p50 500ms", "FAIL  error_rate<0.01  (actual 1.2%)", "PASS  segments>=500  (actual 700)",
 		"FAIL  segment_p95<2s  (actual 2.5s)", "PASS  ttfb_p99<500ms  (actual 400ms)", "FAIL  bytes>1GB  (actual 123.5 MB)",
-		"PASS  startup_p95<=900ms  (actual 900ms)", "result", "117.7 MiB (123456789 bytes)"} {
+		"PASS  startup_p95<=900ms  (actual 900ms)", "PASS  rebuffer_ratio<0.01  (actual 0.5%)", "FAIL  stalls==0  (actual 1)",
+		"live stream; 1 stalls, 3s stalled of 10m0s watched", "p50 2.00 Mb/s", "result", "117.7 MiB (123456789 bytes)"} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, buf.String())
 		}

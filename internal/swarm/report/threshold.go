@@ -12,14 +12,15 @@
 //	count    clients clients_peak starts restarts requests      none
 //	         playlists segments http_errors http_4xx http_5xx
 //	         timeouts refused errors stalls
-//	ratio    error_rate                                         none (a fraction) or % (1% = 0.01)
+//	ratio    error_rate rebuffer_ratio                          none (a fraction) or % (1% = 0.01)
 //	seconds  startup_, segment_, ttfb_, playlist_ + p50 p90     a Go duration (3s, 250ms, 1m30s) or
 //	         p95 p99 max; duration                              a bare number of seconds
 //	bytes    bytes                                              none, kB MB GB (×1000) or KiB MiB GiB (×1024)
 //
 // segment_* is a segment's download time (request sent → last byte), ttfb_* a segment's time
 // to first byte, playlist_* a playlist's download time, startup_* a client process's start →
-// its first segment received. A threshold on a percentile fails when there is no sample to
+// its first segment received; stalls and rebuffer_ratio (time stalled / time watched) come from
+// the clients' virtual playback buffers (internal/swarm/qoe). A threshold on a percentile fails when there is no sample to
 // compare, which is what a person asking for "startup_p95<3s" means. Names and
 // units are case-sensitive; an unknown metric or unit is an error that lists the valid ones,
 // reported before any client starts.
@@ -52,9 +53,9 @@ var thresholdMetrics = withLatencies(map[string]Kind{
 	"clients": Count, "clients_peak": Count, "starts": Count, "restarts": Count,
 	"requests": Count, "playlists": Count, "segments": Count, "http_errors": Count, "http_4xx": Count,
 	"http_5xx": Count, "timeouts": Count, "refused": Count, "errors": Count, "stalls": Count,
-	"error_rate": Ratio,
-	"duration":   Seconds,
-	"bytes":      Bytes,
+	"error_rate": Ratio, "rebuffer_ratio": Ratio,
+	"duration": Seconds,
+	"bytes":    Bytes,
 })
 
 // withLatencies adds the percentiles and maximum of each latency (startup_p95, ttfb_max, …).

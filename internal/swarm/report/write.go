@@ -48,7 +48,13 @@ func (s Summary) WriteTable(w io.Writer) error {
 	lat("segment ttfb", "no segment received", s.Latency[metrics.SegmentTTFB])
 	lat("segment download", "no segment received", s.Latency[metrics.SegmentDownload])
 	lat("playlist", "no playlist received", s.Latency[metrics.PlaylistLatency])
-	row("stalls", "%d (stalled at end %d)", s.Stalls, s.StalledAtEnd)
+	pb := s.Playback
+	row("playback", "%s stream; %d stalls, %s stalled of %s watched (rebuffer ratio %s), stalled at end %d",
+		pb.Stream, pb.Stalls, secs(pb.RebufferSeconds), secs(pb.WatchedSeconds), Show(Ratio, pb.RebufferRatio), pb.StalledAtEnd)
+	if pb.Bitrate.Clients > 0 {
+		row("bitrate", "min %s, p50 %s, max %s per client (%d clients)", bitrate(pb.Bitrate.Min), bitrate(pb.Bitrate.P50),
+			bitrate(pb.Bitrate.Max), pb.Bitrate.Clients)
+	}
 	for _, r := range s.Thresholds {
 		mark, actual := "PASS", r.Shown
 		if !r.Pass {
@@ -83,9 +89,16 @@ func counts(m map[string]int64) string {
 	return strings.Join(parts, ", ")
 }
 
+// secs prints seconds as a duration: to the millisecond, or the microsecond below 10 ms.
 func secs(v float64) string {
-	return time.Duration(v * float64(time.Second)).Round(time.Millisecond).String()
+	d := time.Duration(v * float64(time.Second))
+	if d < 10*time.Millisecond {
+		return d.Round(time.Microsecond).String()
+	}
+	return d.Round(time.Millisecond).String()
 }
+
+func bitrate(bps float64) string { return fmt.Sprintf("%.2f Mb/s", bps/1e6) }
 
 func humanBytes(n int64) string {
 	const unit = 1024

@@ -41,7 +41,6 @@ type Client struct {
 	Restart     bool
 	Backoff     *backoff.Backoff
 	GracePeriod time.Duration // SIGTERM → SIGKILL
-	StallAfter  time.Duration
 	// HealthyAfter is how long an attempt that received media must stay up to reset the backoff.
 	HealthyAfter time.Duration
 	// Logs reads the client's stderr along with every other client's; nil reads it from a
@@ -119,8 +118,7 @@ func (c Client) runOnce(ctx context.Context, attempt int) (healthy bool, cause s
 	c.Sink.Handle(event.Event{Kind: event.ClientStarted, Client: c.Index, Attempt: attempt, Time: start})
 	log.Debug("ffmpeg started", "pid", pid)
 
-	sess := ffmpeg.NewSession(c.Index, attempt, start, c.StallAfter, c.Sink)
-	watch := newStallWatch(c.StallAfter, func() { sess.Tick(time.Now()) })
+	sess := ffmpeg.NewSession(c.Index, attempt, c.Sink)
 	var readers sync.WaitGroup
 	tail := &lastLines{}
 	d := ffmpeg.NewProgressDecoder()
@@ -136,7 +134,6 @@ func (c Client) runOnce(ctx context.Context, attempt int) (healthy bool, cause s
 		c.follow(pr, sess, log, func(line string, now time.Time) {
 			if p, ok := d.Line(line); ok {
 				sess.Progress(p, now)
-				watch.progress()
 			}
 		})
 	}()
@@ -179,9 +176,7 @@ func (c Client) runOnce(ctx context.Context, attempt int) (healthy bool, cause s
 	_ = cmd.Wait() // the exit status is read from ProcessState
 	reaped.Store(true)
 	close(waitDone)
-	watch.stop()
 	now := time.Now()
-	sess.Close(now)
 
 	code, reason := classify(cmd.ProcessState, stopping.Load())
 	healthy = sess.GotFirstSegment() && now.Sub(start) >= c.HealthyAfter
@@ -191,46 +186,6 @@ func (c Client) runOnce(ctx context.Context, attempt int) (healthy bool, cause s
 	c.Sink.Handle(event.Event{Kind: event.ClientExited, Client: c.Index, Attempt: attempt, Time: now,
 		Status: code, Reason: reason})
 	return healthy, fmt.Sprintf("ffmpeg exit %s (status %d) after %s; last FFmpeg warnings: %s", reason, code, uptime, tail.String())
-}
-
-// stallWatch calls tick only when progress stops: it fires StallAfter after the last progress
-// block, then every second while FFmpeg stays silent, and never while progress flows, so a
-// swarm of healthy clients has no periodic wake-ups.
-type stallWatch struct {
-	mu      sync.Mutex
-	t       *time.Timer
-	after   time.Duration
-	stopped bool
-}
-
-func newStallWatch(after time.Duration, tick func()) *stallWatch {
-	w := &stallWatch{after: after}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.t = time.AfterFunc(after, func() {
-		tick()
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		if !w.stopped {
-			w.t.Reset(time.Second)
-		}
-	})
-	return w
-}
-
-func (w *stallWatch) progress() {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !w.stopped {
-		w.t.Reset(w.after)
-	}
-}
-
-func (w *stallWatch) stop() {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.stopped = true
-	w.t.Stop()
 }
 
 func (c Client) exited(attempt, code int, reason, why string) {

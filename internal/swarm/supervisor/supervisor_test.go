@@ -43,7 +43,7 @@ func newClient(t *testing.T, script string, restart bool) (Client, *recorder) {
 	rec := &recorder{}
 	return Client{Index: 4, Argv: []string{sh, "-c", script}, Restart: restart,
 		Backoff:     backoff.New(400*time.Millisecond, rand.New(rand.NewPCG(1, 1))),
-		GracePeriod: 500 * time.Millisecond, StallAfter: 5 * time.Second, Sink: rec,
+		GracePeriod: 500 * time.Millisecond, Sink: rec,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, rec
 }
 
@@ -209,22 +209,6 @@ func TestStartFailure(t *testing.T) {
 	ex := rec.of(event.ClientExited)
 	if len(ex) != 1 || ex[0].Reason != ReasonError || len(rec.of(event.ClientStarted)) != 0 {
 		t.Fatalf("events %+v", rec.all)
-	}
-}
-
-// TestStallWhenSilent: FFmpeg reports progress, then nothing (blocked on the network) — the
-// client is stalled after StallAfter, and the stall ends when the process does.
-func TestStallWhenSilent(t *testing.T) {
-	c, rec := newClient(t, `printf 'frame=1\nspeed=1.2x\nprogress=continue\n' >&3; sleep 2; exit 1`, false)
-	c.StallAfter = 500 * time.Millisecond
-	c.Run(context.Background())
-	started, ended := rec.of(event.StallStarted), rec.of(event.StallEnded)
-	if len(started) != 1 || len(ended) != 1 {
-		t.Fatalf("stall events: %d started, %d ended; all %v", len(started), len(ended), rec.all)
-	}
-	exit := rec.of(event.ClientExited)[0]
-	if !started[0].Time.Before(ended[0].Time) || ended[0].Time.After(exit.Time) {
-		t.Errorf("stall %s → %s, exit %s", started[0].Time, ended[0].Time, exit.Time)
 	}
 }
 
