@@ -47,6 +47,11 @@ func TestSwarmExactness(t *testing.T) {
 		if sum.Errors.Total != 0 || sum.Requests.Segments < 20*(60/2-3) {
 			t.Errorf("healthy run: %d failed attempts, %d segments", sum.Errors.Total, sum.Requests.Segments)
 		}
+		// A healthy loopback run: no client's playback buffer ever ran dry.
+		if p := sum.Playback; p.Stalls != 0 || p.RebufferSeconds != 0 || p.Stream != "live" || p.Bitrate.Clients != 20 {
+			t.Errorf("healthy run playback: %+v, want 0 stalls on a live stream, a bitrate for each of 20 clients", p)
+		}
+		t.Logf("playback: %+v", sum.Playback)
 		t.Logf("reused %d of %d attempts; metrics segment attempts %v", sum.Requests.Reused, sum.Requests.Total,
 			final[`hls_swarm_attempts_total{object="segment"}`])
 
@@ -235,6 +240,7 @@ func exactRun(t *testing.T, bin string, ng *accessLog, url string, clients int, 
 	final := s.mustScrape()
 	_ = s.cmd.Process.Signal(syscall.SIGTERM) // ends --metrics-linger
 	s.wait(15 * time.Second)
+
 	b, err := os.ReadFile(summaryPath)
 	if err != nil {
 		t.Fatal(err)
@@ -293,8 +299,8 @@ func exactRun(t *testing.T, bin string, ng *accessLog, url string, clients int, 
 		t.Errorf("the swarm's counts differ from the origin's:\naccess log %s\nswarm      %s", want, fromSummary)
 	}
 	objs := slices.Sorted(maps.Keys(want.status))
-	t.Logf("access log = summary = /metrics: %s (objects %v); attempts %d, failed %d, error rate %.3f%%",
-		want, objs, sum.Requests.Total, sum.Errors.Total, 100*sum.Errors.Rate)
+	t.Logf("access log = summary = /metrics: %s (objects %v); attempts %d, failed %d %v, error rate %.3f%%",
+		want, objs, sum.Requests.Total, sum.Errors.Total, sum.Errors.Class, 100*sum.Errors.Rate)
 	return sum, final
 }
 

@@ -269,7 +269,9 @@ func (p *Proxy) roundTrip(req *http.Request, addr string, upp **upstream) (*http
 		}
 		p.closeUp(up)
 		up, *upp = nil, nil
-		if reused && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)) {
+		// ReadResponse reports an EOF before the status line as io.ErrUnexpectedEOF.
+		if reused && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+			errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)) {
 			reused = false
 			continue
 		}

@@ -226,3 +226,33 @@ type timeoutErr struct{}
 func (timeoutErr) Error() string   { return "i/o timeout" }
 func (timeoutErr) Timeout() bool   { return true }
 func (timeoutErr) Temporary() bool { return true }
+
+// TestProxyRedialsClosedKeepAlive: the origin closed an idle kept-alive connection; the next
+// request goes on a new one (as FFmpeg does), not recorded as a failure.
+func TestProxyRedialsClosedKeepAlive(t *testing.T) {
+	srv, conns := origin(t)
+	rec := &recorder{}
+	p, err := Listen(Options{Client: 0, Sink: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := proxyClient(t, p)
+	for i := 0; i < 2; i++ {
+		resp, err := c.Get(srv.URL + "/low/init.mp4")
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		srv.CloseClientConnections() // the origin's keep-alive timeout
+	}
+	c.CloseIdleConnections()
+	p.Close()
+	got := rec.all()
+	if len(got) != 2 || got[0].Class != "" || got[1].Class != "" || got[1].Status != 200 {
+		t.Fatalf("events %+v, want two successful attempts", got)
+	}
+	if n := conns.Load(); n != 2 {
+		t.Errorf("origin saw %d connections, want 2", n)
+	}
+}

@@ -23,6 +23,8 @@ type frontServer struct {
 	dir  string
 	fail func(seg int) int
 	addr string
+	// hold, if set, says until when segment responses wait (the zero time: they do not).
+	hold func() time.Time
 
 	mu  sync.Mutex
 	srv *http.Server
@@ -52,6 +54,11 @@ func (f *frontServer) handler() http.Handler {
 					http.Error(w, http.StatusText(code), code)
 					return
 				}
+			}
+		}
+		if f.hold != nil && strings.HasSuffix(name, ".ts") {
+			if until := f.hold(); time.Now().Before(until) {
+				time.Sleep(time.Until(until)) // the origin holding the response, not a test wait
 			}
 		}
 		files.ServeHTTP(w, r)
