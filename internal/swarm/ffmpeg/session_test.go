@@ -34,11 +34,11 @@ func TestSessionFirstSegmentAndSpeed(t *testing.T) {
 		s.Progress(b, start.Add(time.Duration(i+1)*time.Second))
 	}
 	k := rec.kinds()
-	if k[event.Progress] != 3 || len(k) != 1 {
+	if k[event.Progress] != 35 || len(k) != 1 {
 		t.Fatalf("events %v", k)
 	}
 	last := rec.all[len(rec.all)-1]
-	if last.Kind != event.Progress || last.Speed != 0.999 {
+	if last.Kind != event.Progress || last.Speed != 1.08 {
 		t.Errorf("last progress %+v", last)
 	}
 	if !s.GotFirstSegment() {
