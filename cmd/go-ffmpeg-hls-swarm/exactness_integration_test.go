@@ -9,11 +9,15 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"maps"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"path"
@@ -22,6 +26,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -81,6 +86,36 @@ func TestSwarmExactness(t *testing.T) {
 		sum, _ := exactRun(t, bin, ng, "http://"+p.addr+"/stream.m3u8", 20, "40s", p, nil)
 		if sum.Errors.HTTPStatus["404"] == 0 || sum.Errors.HTTPStatus["500"] == 0 || sum.Errors.Total != sum.Errors.HTTP {
 			t.Errorf("errors %+v: want 404s and 500s and nothing else", sum.Errors)
+		}
+	})
+
+	t.Run("https: a TLS origin's own count equals the swarm's; a wrong certificate is exit 3 unless --insecure", func(t *testing.T) {
+		to := newTLSOrigin(t, o.BaseURL)
+		sum, _ := exactRunWith(t, bin, to.tally, to.url, 10, "30s", nil, "--ca-file", to.caFile)
+		if sum.Errors.Total != 0 || sum.Requests.Segments < 10*(30/2-3) || sum.Playback.Stalls != 0 {
+			t.Errorf("https run: %d failed attempts, %d segments, %d stalls", sum.Errors.Total, sum.Requests.Segments, sum.Playback.Stalls)
+		}
+		run := func(args ...string) (string, int) {
+			cmd := exec.Command(bin, args...)
+			cmd.Env = swarmEnv()
+			var stdout, stderr strings.Builder
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			_ = cmd.Run()
+			return strings.TrimSpace(stderr.String()), cmd.ProcessState.ExitCode()
+		}
+		msg, code := run("--clients", "1", "--duration", "3s", "--metrics-port", "0", to.url)
+		if code != 3 || strings.Count(msg, "\n") != 0 || !strings.Contains(msg, "not trusted") || !strings.Contains(msg, "--ca-file") {
+			t.Errorf("untrusted certificate: exit %d, stderr %q; want exit 3 and one line naming --ca-file", code, msg)
+		}
+		t.Logf("untrusted certificate: exit %d: %s", code, msg)
+		summary := filepath.Join(t.TempDir(), "s.json")
+		_, code = run("--clients", "1", "--duration", "8s", "--metrics-port", "0", "--log-level", "error", "--insecure",
+			"--summary-json", summary, to.url)
+		b, _ := os.ReadFile(summary)
+		var sum2 report.Summary
+		_ = json.Unmarshal(b, &sum2)
+		if code != 0 || sum2.Requests.Segments == 0 || sum2.Errors.Total != 0 {
+			t.Errorf("--insecure: exit %d, %d segments, %d failed attempts", code, sum2.Requests.Segments, sum2.Errors.Total)
 		}
 	})
 
@@ -225,11 +260,25 @@ func (l *accessLog) accepts(t *testing.T) int {
 // /metrics both equal the access log (plus what fault answered itself). during, if set, runs
 // while the swarm does.
 func exactRun(t *testing.T, bin string, ng *accessLog, url string, clients int, dur string, fault *faultProxy,
-	during func(*swarmProc)) (report.Summary, map[string]float64) {
+	during func(*swarmProc), extra ...string) (report.Summary, map[string]float64) {
+	return exactRunWith(t, bin, func(ua string) tally {
+		want := ng.tally(t, ua)
+		if fault != nil {
+			fault.addAnswers(want, ua)
+		}
+		return want
+	}, url, clients, dur, during, extra...)
+}
+
+// exactRunWith is exactRun against any origin whose own record of a run (by user agent) is
+// origin(ua).
+func exactRunWith(t *testing.T, bin string, origin func(ua string) tally, url string, clients int, dur string,
+	during func(*swarmProc), extra ...string) (report.Summary, map[string]float64) {
 	ua := uaMarker()
 	summaryPath := filepath.Join(t.TempDir(), "summary.json")
-	s := startSwarm(t, bin, "--clients", strconv.Itoa(clients), "--ramp-rate", "20", "--duration", dur,
-		"--user-agent", ua, "--summary-json", summaryPath, "--metrics-linger", "60s", url)
+	args := append([]string{"--clients", strconv.Itoa(clients), "--ramp-rate", "20", "--duration", dur,
+		"--user-agent", ua, "--summary-json", summaryPath, "--metrics-linger", "60s"}, extra...)
+	s := startSwarm(t, bin, append(args, url)...)
 	if during != nil {
 		during(s)
 	}
@@ -286,10 +335,7 @@ func exactRun(t *testing.T, bin string, ng *accessLog, url string, clients int, 
 	var want tally
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		want = ng.tally(t, ua)
-		if fault != nil {
-			fault.addAnswers(want, ua)
-		}
+		want = origin(ua)
 		if want.equal(fromSummary) || time.Now().After(deadline) {
 			break
 		}
@@ -332,3 +378,66 @@ func bareClients(t *testing.T, bin, url string, n int, d time.Duration) {
 
 // uaMarker is a user agent unique to one run, to pick its lines from the shared access log.
 func uaMarker() string { return fmt.Sprintf("swarm-exact-%016x", rand.Uint64()) }
+
+// tlsOrigin is an HTTPS origin made in the test: a TLS reverse proxy (its own self-signed CA,
+// written to caFile) in front of nginx, which records every response it sends by user agent.
+type tlsOrigin struct {
+	url, caFile string
+	mu          sync.Mutex
+	sent        map[string][]answer
+}
+
+func newTLSOrigin(t *testing.T, base string) *tlsOrigin {
+	target, err := neturl.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := &tlsOrigin{sent: map[string][]answer{}}
+	rp := httputil.NewSingleHostReverseProxy(target)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cw := &countingWriter{ResponseWriter: w, status: http.StatusOK}
+		rp.ServeHTTP(cw, r)
+		o.mu.Lock()
+		o.sent[r.UserAgent()] = append(o.sent[r.UserAgent()], answer{r.URL.Path, cw.status, cw.n})
+		o.mu.Unlock()
+	}))
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	o.url = srv.URL + "/stream.m3u8"
+	o.caFile = filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(o.caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// tally is what the origin sent to user agent ua, less the swarm's own preflight fetch (the
+// first 200 of a playlist: FFmpeg asks with a Range).
+func (o *tlsOrigin) tally(ua string) tally {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := newTally()
+	preflight := false
+	for _, a := range o.sent[ua] {
+		if !preflight && objectOf(a.path) == "media" && a.status == 200 {
+			preflight = true
+			continue
+		}
+		out.add(objectOf(a.path), a.status, a.bytes)
+	}
+	return out
+}
+
+type countingWriter struct {
+	http.ResponseWriter
+	status int
+	n      int64
+}
+
+func (w *countingWriter) WriteHeader(code int) { w.status = code; w.ResponseWriter.WriteHeader(code) }
+func (w *countingWriter) Write(b []byte) (int, error) {
+	n, err := w.ResponseWriter.Write(b)
+	w.n += int64(n)
+	return n, err
+}
+func (w *countingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -65,32 +65,40 @@ func rollup(pid int) (rss, pss int64) {
 	return rss, pss
 }
 
-// TestHelperPrerecorded is the server process of BenchmarkSwarm50's stream; it does nothing
+// TestHelperPrerecorded is the server process of BenchmarkSwarm's stream; it does nothing
 // unless started by swarmtest.StartPrerecorded.
 func TestHelperPrerecorded(t *testing.T) { swarmtest.ServeIfHelper(t) }
 
-// BenchmarkSwarm50 runs 50 real FFmpeg clients of the real CLI and compares what the swarm
-// process itself costs (CPU from /proc utime+stime, memory as PSS) with what its FFmpeg children
-// cost, per client, over a 40 s window after the ramp (/proc counts CPU in 10 ms ticks). Goal: ratio ≤ 5 %.
+// BenchmarkSwarm runs 50 and 200 real FFmpeg clients of the real CLI and compares what the
+// swarm process itself costs — its metering proxy included, which carries every byte the
+// clients receive — (CPU from /proc utime+stime, memory as PSS) with what its FFmpeg children
+// cost, per client, over a 40 s window after the ramp (/proc counts CPU in 10 ms ticks). Goal:
+// ratio ≤ 10 %.
 //
 // The stream is the default origin profile's shape (720p, 2 Mb/s, 2 s segments), encoded before
 // the measurement and served as a live sliding window by a separate process, so neither an
 // encoder nor the origin runs in the measured processes (FFmpeg's cost follows the bytes it
 // reads; the swarm's follows the lines and progress blocks FFmpeg writes).
-// Run: make bench-swarm (go test -run '^$' -bench Swarm50 -benchtime 1x ./cmd/go-ffmpeg-hls-swarm).
-func BenchmarkSwarm50(b *testing.B) {
+// Run: make bench-swarm (go test -run '^$' -bench 'BenchmarkSwarm$' -benchtime 1x ./cmd/go-ffmpeg-hls-swarm).
+func BenchmarkSwarm(b *testing.B) {
 	if testing.Short() {
-		b.Skip("runs 50 FFmpeg clients for ~60 s; skipped under -short")
+		b.Skip("runs 50 and 200 FFmpeg clients for ~60 s each; skipped under -short")
 	}
-	const clients, window = 50, 40 * time.Second
 	bin := swarmBuildBinary(b)
 	o := swarmtest.StartPrerecorded(b, "TestHelperPrerecorded", swarmtest.Default720p())
 	b.Logf("stream: %s; %.2f Mb/s measured on the encoded segments", o.Stream, o.BytesPerSecond*8/1e6)
-	b.ResetTimer()
+	for _, clients := range []int{50, 200} {
+		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) { benchSwarm(b, bin, o.PlaylistURL, clients) })
+	}
+}
+
+func benchSwarm(b *testing.B, bin, playlist string, clients int) {
+	const window = 40 * time.Second
+	n := float64(clients)
 	for i := 0; i < b.N; i++ {
-		s := startSwarm(b, bin, "--clients", strconv.Itoa(clients), "--ramp-rate", "25", "--duration", "0", "--log-level", "warn", o.PlaylistURL)
-		s.waitMetric(90*time.Second, "50 active clients with segments", func(m map[string]float64) bool {
-			return m["hls_swarm_active_clients"] == clients && m["hls_swarm_time_to_first_segment_seconds_count"] >= clients
+		s := startSwarm(b, bin, "--clients", strconv.Itoa(clients), "--ramp-rate", "25", "--duration", "0", "--log-level", "warn", playlist)
+		s.waitMetric(time.Duration(90+clients/5)*time.Second, fmt.Sprintf("%d active clients with segments", clients), func(m map[string]float64) bool {
+			return m["hls_swarm_active_clients"] == n && m["hls_swarm_time_to_first_segment_seconds_count"] >= n
 		})
 		time.Sleep(3 * time.Second) // past start-up (process start costs more than steady state)
 		pid := s.cmd.Process.Pid
@@ -110,14 +118,14 @@ func BenchmarkSwarm50(b *testing.B) {
 		if e := swarmSum(m, "hls_swarm_errors_total"); e > 0 || after.children != clients {
 			b.Fatalf("not a clean steady state: %.0f HTTP errors, %d of %d FFmpeg children running", e, after.children, clients)
 		}
-		mbps := (swarmSum(m, "hls_swarm_received_bytes_total") - swarmSum(m0, "hls_swarm_received_bytes_total")) * 8 / 1e6 / clients / elapsed
+		mbps := (swarmSum(m, "hls_swarm_received_bytes_total") - swarmSum(m0, "hls_swarm_received_bytes_total")) * 8 / 1e6 / n / elapsed
 		_ = s.cmd.Process.Signal(syscall.SIGTERM)
 		s.wait(30 * time.Second)
 
 		cores := func(ticks int64) float64 { return float64(ticks) / clockTicks / elapsed }
 		selfCPU := cores(after.selfTicks - before.selfTicks)
 		childCPU := cores(after.childTicks - before.childTicks)
-		perClient := func(v float64) float64 { return v / clients }
+		perClient := func(v float64) float64 { return v / n }
 		cpuRatio, memRatio := 0.0, 0.0
 		if childCPU > 0 {
 			cpuRatio = selfCPU / childCPU
@@ -128,16 +136,16 @@ func BenchmarkSwarm50(b *testing.B) {
 		b.ReportMetric(100*perClient(selfCPU), "swarm-%core/client")
 		b.ReportMetric(100*perClient(childCPU), "ffmpeg-%core/client")
 		b.ReportMetric(100*cpuRatio, "cpu-ratio-%")
-		b.ReportMetric(float64(after.selfPSS)/clients, "swarm-PSS-KiB/client")
-		b.ReportMetric(float64(after.childPSS)/clients, "ffmpeg-PSS-KiB/client")
+		b.ReportMetric(float64(after.selfPSS)/n, "swarm-PSS-KiB/client")
+		b.ReportMetric(float64(after.childPSS)/n, "ffmpeg-PSS-KiB/client")
 		b.ReportMetric(100*memRatio, "mem-ratio-%")
 		b.ReportMetric(mbps, "Mbit/s/client")
 		b.Logf("%d clients (%d FFmpeg children running), %.1f s window, %.0f segments so far, %.2f Mbit/s per client received in the window",
 			clients, after.children, elapsed, m[`hls_swarm_attempts_total{object="segment"}`], mbps)
 		b.Logf("%-22s %14s %14s %8s", "", "swarm process", "FFmpeg clients", "ratio")
 		b.Logf("%-22s %13.3f%% %13.3f%% %7.2f%%", "CPU, % of a core/client", 100*perClient(selfCPU), 100*perClient(childCPU), 100*cpuRatio)
-		b.Logf("%-22s %14.0f %14.0f %7.2f%%", "PSS KiB/client", float64(after.selfPSS)/clients, float64(after.childPSS)/clients, 100*memRatio)
+		b.Logf("%-22s %14.0f %14.0f %7.2f%%", "PSS KiB/client", float64(after.selfPSS)/n, float64(after.childPSS)/n, 100*memRatio)
 		b.Logf("%-22s %14.0f %14.0f", "RSS KiB (total)", float64(after.selfRSS), float64(after.childRSS))
-		b.Logf("goal: ratio <= 5%% (cpu %.2f%%, memory %.2f%%)", 100*cpuRatio, 100*memRatio)
+		b.Logf("goal: ratio <= 10%% (cpu %.2f%%, memory %.2f%%)", 100*cpuRatio, 100*memRatio)
 	}
 }

@@ -73,6 +73,8 @@ func AddFlags(fs *pflag.FlagSet, s *Settings) {
 	fs.IntVar(&s.SegmentRetries, "segment-retries", 0, "retries of a failed segment, where FFmpeg supports it (profile default: 3)")
 	fs.StringVar(&s.UserAgent, "user-agent", "", "HTTP User-Agent of the clients (default: FFmpeg's)")
 	fs.StringArrayVar(&s.Headers, "header", nil, "extra HTTP header \"Name: value\" sent by every client (repeatable)")
+	fs.StringVar(&s.CAFile, "ca-file", "", "PEM file of CA certificates that sign an https origin's certificate (added to the system's roots)")
+	fs.BoolVar(&s.Insecure, "insecure", false, "do not verify an https origin's certificate")
 	fs.DurationVar(&s.GracePeriod, "grace-period", DefaultGrace, "at stop, how long clients get after SIGTERM before SIGKILL")
 	fs.IntVar(&s.MetricsPort, "metrics-port", DefaultMetricsPort, "port of /metrics, /healthz and /readyz on all interfaces (0: a free port, logged at start)")
 	fs.StringVar(&s.MetricsAddr, "metrics-addr", "", "HOST:PORT of the metrics server (overrides --metrics-port)")

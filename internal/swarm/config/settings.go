@@ -30,6 +30,8 @@ type Settings struct {
 	SegmentRetries    int
 	UserAgent         string
 	Headers           []string
+	CAFile            string // extra CA certificates for an https origin
+	Insecure          bool   // do not verify an https origin's certificate
 	GracePeriod       time.Duration
 	MetricsPort       int
 	MetricsAddr       string // host:port; overrides MetricsPort when set
@@ -120,6 +122,7 @@ func (s Settings) LogAttrs() []any {
 		"ramp_jitter", s.RampJitter.String(), "duration", s.Duration.String(), "variant", s.Variant, "ffmpeg", s.FFmpegPath,
 		"timeout", s.Timeout.String(), "reconnect", s.Reconnect, "reconnect_delay_max", s.ReconnectDelayMax.String(),
 		"segment_retries", s.SegmentRetries, "user_agent", s.UserAgent, "headers", len(s.Headers),
+		"ca_file", s.CAFile, "insecure", s.Insecure,
 		"grace_period", s.GracePeriod.String(), "metrics_addr", s.ListenAddr(),
 		"metrics_linger", s.MetricsLinger.String(),
 		"log_level", s.LogLevel, "log_format", s.LogFormat, "thresholds", s.Thresholds,

@@ -43,6 +43,9 @@ type ClientOptions struct {
 	// HTTPProxy is the client's metering proxy (internal/swarm/meter), passed as -http_proxy:
 	// FFmpeg then sends every playlist and segment request to it as an absolute-URI GET.
 	HTTPProxy string
+	// CAFile is the metering proxy's run CA (https URLs): FFmpeg verifies the playlist's TLS
+	// against it (-ca_file, -tls_verify 1).
+	CAFile string
 }
 
 // Args returns the full argv (argv[0] is the FFmpeg path) for one client on this FFmpeg.
@@ -104,6 +107,9 @@ func (c Capabilities) Args(o ClientOptions) ([]string, error) {
 			return nil, fmt.Errorf("ffmpeg at %q (%s) has no http_proxy option: the swarm measures clients through it; use FFmpeg 4.0 or newer", c.Path, c.Version)
 		}
 		args = append(args, "-http_proxy", o.HTTPProxy)
+	}
+	if o.CAFile != "" {
+		args = append(args, "-ca_file", o.CAFile, "-tls_verify", "1")
 	}
 	if o.SegmentRetries > 0 && c.HLS("seg_max_retry") {
 		args = append(args, "-seg_max_retry", strconv.Itoa(o.SegmentRetries))

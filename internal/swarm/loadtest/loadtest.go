@@ -63,7 +63,7 @@ func EngineConfig(s config.Settings, logger *slog.Logger) orchestrator.Config {
 		URL: s.URL, Clients: s.Clients, RampRate: s.RampRate, RampJitter: s.RampJitter, Duration: s.Duration,
 		Variant: s.Variant, FFmpegPath: s.FFmpegPath, Timeout: s.Timeout, Reconnect: s.Reconnect,
 		ReconnectDelayMax: s.ReconnectDelayMax, SegmentRetries: s.SegmentRetries, UserAgent: s.UserAgent,
-		Headers: s.Headers, GracePeriod: s.GracePeriod,
+		Headers: s.Headers, CAFile: s.CAFile, Insecure: s.Insecure, GracePeriod: s.GracePeriod,
 		FFmpegLogLevel: s.FFmpegLogLevel, Logger: logger, Seed: s.Seed,
 	}
 }

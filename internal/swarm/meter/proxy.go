@@ -25,6 +25,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -47,6 +48,13 @@ type Options struct {
 	Client  int        // the client's index, carried by every event
 	Sink    event.Sink // receives one event.Request per attempt
 	Timeout time.Duration
+	// CA, when set, lets the proxy measure HTTPS: a client's CONNECT is answered by the proxy
+	// itself, which terminates the client's TLS with a certificate from CA and talks TLS to
+	// the origin on a connection of its own. Without it CONNECT is refused.
+	CA *CA
+	// OriginTLS verifies the origin's certificate (nil: the system's roots). Its ServerName is
+	// set per connection.
+	OriginTLS *tls.Config
 }
 
 // Proxy is one client's metering proxy.
@@ -56,6 +64,8 @@ type Proxy struct {
 	timeout time.Duration
 	ln      net.Listener
 	cat     *catalog
+	ca      *CA
+	tlsConf *tls.Config
 
 	wg    sync.WaitGroup
 	mu    sync.Mutex
@@ -71,7 +81,11 @@ func Listen(o Options) (*Proxy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("meter: listen for client %d: %w (raise the open-files limit or run fewer clients)", o.Client, err)
 	}
-	p := &Proxy{client: o.Client, sink: o.Sink, timeout: o.Timeout, ln: ln, cat: newCatalog(), conns: map[net.Conn]struct{}{}}
+	if o.OriginTLS == nil {
+		o.OriginTLS = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	p := &Proxy{client: o.Client, sink: o.Sink, timeout: o.Timeout, ln: ln, cat: newCatalog(), ca: o.CA,
+		tlsConf: o.OriginTLS, conns: map[net.Conn]struct{}{}}
 	p.wg.Add(1)
 	go p.serve()
 	return p, nil
@@ -157,29 +171,85 @@ func (p *Proxy) handle(down net.Conn) {
 		if err != nil {
 			return
 		}
-		if !p.exchange(req, down, bw, &up) {
+		if req.Method == http.MethodConnect && p.ca != nil && up == nil {
+			p.tunnel(down, br, req.Host)
+			return
+		}
+		if !p.exchange(req, down, bw, &up, "") {
 			return
 		}
 	}
 }
 
+// tunnel serves a client's CONNECT to authority (host:port) for HTTPS: the proxy answers it,
+// completes the client's TLS handshake with a certificate from its CA, and forwards the
+// requests inside as HTTPS requests of its own.
+func (p *Proxy) tunnel(down net.Conn, br *bufio.Reader, authority string) {
+	host, _, err := net.SplitHostPort(authority)
+	if err != nil {
+		host = authority
+	}
+	cert, err := p.ca.leaf(host)
+	if err != nil {
+		fmt.Fprintf(down, "HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+		return
+	}
+	if _, err := io.WriteString(down, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
+		return
+	}
+	tc := tls.Server(&readerConn{Conn: down, r: br}, &tls.Config{Certificates: []tls.Certificate{*cert}, MinVersion: tls.VersionTLS12})
+	defer tc.Close()
+	_ = tc.SetDeadline(time.Now().Add(p.timeout))
+	if err := tc.Handshake(); err != nil {
+		return // the client gave up or does not trust the run's CA; nothing reached the origin
+	}
+	_ = tc.SetDeadline(time.Time{})
+	var up *upstream
+	defer func() { p.closeUp(up) }()
+	tbr := bufio.NewReader(tc)
+	tbw := bufio.NewWriterSize(tc, 32<<10)
+	for {
+		req, err := http.ReadRequest(tbr)
+		if err != nil {
+			return
+		}
+		if !p.exchange(req, tc, tbw, &up, authority) {
+			return
+		}
+	}
+}
+
+// readerConn reads through r (which may hold bytes already read from the connection).
+type readerConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c *readerConn) Read(b []byte) (int, error) { return c.r.Read(b) }
+
 // exchange forwards one request and its response, emits its event and reports whether the
-// client connection stays open.
-func (p *Proxy) exchange(req *http.Request, down net.Conn, bw *bufio.Writer, upp **upstream) bool {
+// client connection stays open. tunnel is the CONNECT authority of an HTTPS tunnel ("" for
+// plain HTTP, whose requests carry absolute URIs).
+func (p *Proxy) exchange(req *http.Request, down net.Conn, bw *bufio.Writer, upp **upstream, tunnel string) bool {
 	start := time.Now()
-	if req.Method == http.MethodConnect || !req.URL.IsAbs() || req.URL.Scheme != "http" {
+	u := *req.URL
+	switch {
+	case tunnel != "" && !u.IsAbs():
+		u.Scheme, u.Host = "https", strings.TrimSuffix(tunnel, ":443")
+	case tunnel == "" && req.Method != http.MethodConnect && u.IsAbs() && u.Scheme == "http":
+	default:
 		fmt.Fprintf(bw, "HTTP/1.1 501 Not Implemented\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
 		bw.Flush()
 		return false
 	}
-	target := req.URL.String()
+	target := u.String()
 	ent := p.cat.lookup(target)
 	ev := event.Event{Kind: event.Request, Client: p.client, Time: start, URL: target, Object: ent.object, Media: ent.media}
 	req.RequestURI = ""
 	req.Header.Del("Proxy-Connection")
 	req.Header.Del("Proxy-Authorization")
 
-	resp, up, reused, err := p.roundTrip(req, hostPort(req.URL), upp)
+	resp, up, reused, err := p.roundTrip(req, &u, upp)
 	ev.Reused = reused
 	if err != nil {
 		ev.Class, ev.Reason, ev.Elapsed = classify(err), err.Error(), time.Since(start)
@@ -239,9 +309,10 @@ func (p *Proxy) exchange(req *http.Request, down net.Conn, bw *bufio.Writer, upp
 // roundTrip sends req on the client connection's origin connection, opening it first if there
 // is none (or it goes to another host). When a reused connection turns out closed by the origin
 // before any byte of the response (keep-alive timeout), it dials once more, as FFmpeg would.
-func (p *Proxy) roundTrip(req *http.Request, addr string, upp **upstream) (*http.Response, *upstream, bool, error) {
+func (p *Proxy) roundTrip(req *http.Request, u *url.URL, upp **upstream) (*http.Response, *upstream, bool, error) {
+	addr := hostPort(u)
 	up := *upp
-	if up != nil && up.addr != addr {
+	if up != nil && up.addr != u.Scheme+"://"+addr {
 		p.closeUp(up)
 		up, *upp = nil, nil
 	}
@@ -249,12 +320,20 @@ func (p *Proxy) roundTrip(req *http.Request, addr string, upp **upstream) (*http
 	for {
 		if up == nil {
 			ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
-			c, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+			var c net.Conn
+			var err error
+			if u.Scheme == "https" {
+				conf := p.tlsConf.Clone()
+				conf.ServerName = u.Hostname()
+				c, err = (&tls.Dialer{Config: conf}).DialContext(ctx, "tcp", addr)
+			} else {
+				c, err = (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+			}
 			cancel()
 			if err != nil {
 				return nil, nil, false, err
 			}
-			up = &upstream{conn: &idleConn{Conn: c, timeout: p.timeout}, addr: addr}
+			up = &upstream{conn: &idleConn{Conn: c, timeout: p.timeout}, addr: u.Scheme + "://" + addr}
 			up.br = bufio.NewReader(up.conn)
 			p.track(up.conn, true)
 			*upp = up
@@ -282,6 +361,9 @@ func (p *Proxy) roundTrip(req *http.Request, addr string, upp **upstream) (*http
 func hostPort(u *url.URL) string {
 	if u.Port() != "" {
 		return u.Host
+	}
+	if u.Scheme == "https" {
+		return net.JoinHostPort(u.Hostname(), "443")
 	}
 	return net.JoinHostPort(u.Hostname(), "80")
 }

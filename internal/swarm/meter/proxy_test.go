@@ -2,6 +2,8 @@ package meter
 
 import (
 	"bufio"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
@@ -255,4 +257,95 @@ func TestProxyRedialsClosedKeepAlive(t *testing.T) {
 	if n := conns.Load(); n != 2 {
 		t.Errorf("origin saw %d connections, want 2", n)
 	}
+}
+
+// TestProxyHTTPS: a CONNECT is terminated with the run's CA and measured like plain HTTP; an
+// origin certificate the proxy does not trust is one attempt of class tls.
+func TestProxyHTTPS(t *testing.T) {
+	var conns atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write(make([]byte, 200000))
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.StartTLS()
+	defer srv.Close()
+	ca, err := NewCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	originRoots := x509.NewCertPool()
+	originRoots.AddCert(srv.Certificate())
+	clientRoots := x509.NewCertPool()
+	clientRoots.AppendCertsFromPEM(ca.PEM())
+
+	for _, trusted := range []bool{true, false} {
+		rec := &recorder{}
+		o := Options{Client: 3, Sink: rec, CA: ca, OriginTLS: &tls.Config{RootCAs: x509.NewCertPool()}}
+		if trusted {
+			o.OriginTLS = &tls.Config{RootCAs: originRoots}
+		}
+		p, err := Listen(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, _ := url.Parse(p.URL())
+		c := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(u), TLSClientConfig: &tls.Config{RootCAs: clientRoots}}}
+		for i := 0; i < 2; i++ {
+			resp, err := c.Get(srv.URL + "/seg.ts")
+			if err == nil {
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			} else if trusted {
+				t.Fatal(err)
+			}
+		}
+		c.CloseIdleConnections()
+		p.Close()
+		got := rec.all()
+		if trusted {
+			if len(got) != 2 || got[0].Status != 200 || got[0].Bytes != 200000 || !strings.HasPrefix(got[0].URL, "https://") ||
+				got[0].Object != event.ObjectSegment || got[1].Reused != true {
+				t.Errorf("https attempts %+v", got)
+			}
+			if n := conns.Load(); n != 1 {
+				t.Errorf("origin saw %d TLS connections for one client connection", n)
+			}
+		} else if len(got) == 0 || got[0].Class != event.ClassTLS || got[0].Status != 0 {
+			t.Errorf("untrusted origin: attempts %+v, want class tls", got)
+		}
+	}
+}
+
+// BenchmarkProxyThroughput is the metering proxy's throughput limit on loopback: one client
+// connection fetching 4 MB bodies through it (b.SetBytes: the MB/s column), against a
+// loopback origin; the same fetched directly is the peer in the same run.
+func BenchmarkProxyThroughput(b *testing.B) {
+	body := make([]byte, 4<<20)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(body) }))
+	defer srv.Close()
+	fetch := func(b *testing.B, c *http.Client) {
+		b.SetBytes(int64(len(body)))
+		for b.Loop() {
+			resp, err := c.Get(srv.URL + "/seg.ts")
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	}
+	b.Run("direct", func(b *testing.B) { fetch(b, &http.Client{}) })
+	b.Run("proxy", func(b *testing.B) {
+		p, err := Listen(Options{Sink: event.SinkFunc(func(event.Event) {})})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer p.Close()
+		u, _ := url.Parse(p.URL())
+		fetch(b, &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(u)}})
+	})
 }

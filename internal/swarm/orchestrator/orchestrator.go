@@ -4,6 +4,8 @@ package orchestrator
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +13,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -40,11 +43,15 @@ type Config struct {
 	ReconnectDelayMax time.Duration
 	SegmentRetries    int // -seg_max_retry where FFmpeg has it (6.0+)
 	UserAgent         string
-	Headers           []string      // "Name: value"
-	GracePeriod       time.Duration // SIGTERM → SIGKILL (default 3s)
-	FFmpegLogLevel    string        // what FFmpeg logs at (default ffmpeg.DefaultLogLevel, "verbose")
-	Logger            *slog.Logger  // default: discard
-	Seed              int64         // ramp jitter and backoff jitter; 0 = random
+	Headers           []string // "Name: value"
+	// CAFile adds PEM certificates to the system's roots for verifying an https origin;
+	// Insecure skips that verification.
+	CAFile         string
+	Insecure       bool
+	GracePeriod    time.Duration // SIGTERM → SIGKILL (default 3s)
+	FFmpegLogLevel string        // what FFmpeg logs at (default ffmpeg.DefaultLogLevel, "verbose")
+	Logger         *slog.Logger  // default: discard
+	Seed           int64         // ramp jitter and backoff jitter; 0 = random
 }
 
 // Defaults applied by withDefaults.
@@ -113,6 +120,11 @@ func (c Config) Validate() error {
 	if c.SegmentRetries < 0 {
 		add("segment retries is %d: give a number ≥ 0", c.SegmentRetries)
 	}
+	if c.CAFile != "" {
+		if _, err := originTLS(c); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	for _, h := range c.Headers {
 		if _, _, err := ffmpeg.SplitHeader(h); err != nil {
 			add("--header: %v", err)
@@ -151,7 +163,51 @@ func Preflight(ctx context.Context, c Config) error {
 	if timeout <= 0 {
 		timeout = preflightTimeout
 	}
-	return preflight.Playlist(ctx, http.DefaultClient, c.URL, c.UserAgent, c.Headers, timeout)
+	hc, err := httpClient(c)
+	if err != nil {
+		return err
+	}
+	if err := preflight.Playlist(ctx, hc, c.URL, c.UserAgent, c.Headers, timeout); err != nil {
+		var cv *tls.CertificateVerificationError
+		if errors.As(err, &cv) {
+			return fmt.Errorf("stream URL %s: the origin's certificate is not trusted (%v): pass its CA with --ca-file, or --insecure to skip the check", c.URL, cv.Err)
+		}
+		return err
+	}
+	return nil
+}
+
+// originTLS is how the swarm verifies an https origin: the system's roots plus --ca-file, or
+// nothing with --insecure.
+func originTLS(c Config) (*tls.Config, error) {
+	conf := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: c.Insecure} //nolint:gosec // --insecure asks for it
+	if c.CAFile == "" {
+		return conf, nil
+	}
+	pem, err := os.ReadFile(c.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("--ca-file %s: %v: give a readable PEM file of CA certificates", c.CAFile, err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("--ca-file %s holds no PEM certificate: give the origin's CA certificate in PEM", c.CAFile)
+	}
+	conf.RootCAs = pool
+	return conf, nil
+}
+
+// httpClient is the client of the swarm's own requests (preflight, variant choice).
+func httpClient(c Config) (*http.Client, error) {
+	conf, err := originTLS(c)
+	if err != nil {
+		return nil, err
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = conf
+	return &http.Client{Transport: tr}, nil
 }
 
 // CommandLine returns the argv client 0 would run (argv[0] is FFmpeg). It runs FFmpeg to learn
@@ -179,7 +235,11 @@ func clientOptions(ctx context.Context, c Config) (ffmpeg.ClientOptions, ffmpeg.
 	if err := canOpen(caps, c.URL); err != nil {
 		return ffmpeg.ClientOptions{}, caps, err
 	}
-	u, err := ffmpeg.ResolveVariant(ctx, http.DefaultClient, c.URL, c.Variant, c.UserAgent, c.Headers)
+	hc, err := httpClient(c)
+	if err != nil {
+		return ffmpeg.ClientOptions{}, caps, err
+	}
+	u, err := ffmpeg.ResolveVariant(ctx, hc, c.URL, c.Variant, c.UserAgent, c.Headers)
 	if err != nil {
 		return ffmpeg.ClientOptions{}, caps, fmt.Errorf("choose the %s variant: %w", c.Variant, err)
 	}
@@ -228,6 +288,31 @@ func Run(ctx context.Context, c Config, sink event.Sink) error {
 	if err != nil {
 		return err
 	}
+	// HTTPS is measured too: the proxies terminate the clients' TLS with a CA made for this run,
+	// whose certificate the clients get (-ca_file), and verify the origin themselves.
+	var ca *meter.CA
+	tlsConf, err := originTLS(c)
+	if err != nil {
+		return err
+	}
+	if strings.HasPrefix(opts.URL, "https://") {
+		if ca, err = meter.NewCA(); err != nil {
+			return err
+		}
+		f, err := os.CreateTemp("", "hls-swarm-ca-*.pem")
+		if err != nil {
+			return fmt.Errorf("write the run's CA certificate: %w", err)
+		}
+		defer os.Remove(f.Name())
+		_, err = f.Write(ca.PEM())
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("write the run's CA certificate: %w", err)
+		}
+		opts.CAFile = f.Name()
+	}
 	proxies := make([]*meter.Proxy, c.Clients)
 	argvs := make([][]string, c.Clients)
 	defer func() {
@@ -238,7 +323,7 @@ func Run(ctx context.Context, c Config, sink event.Sink) error {
 		}
 	}()
 	for i := range proxies {
-		proxies[i], err = meter.Listen(meter.Options{Client: i, Sink: sink, Timeout: c.Timeout})
+		proxies[i], err = meter.Listen(meter.Options{Client: i, Sink: sink, Timeout: c.Timeout, CA: ca, OriginTLS: tlsConf})
 		if err != nil {
 			return err
 		}
