@@ -169,3 +169,20 @@ func TestPlaylist(t *testing.T) {
 		}
 	}
 }
+
+// TestPlaylistUntrustedCertificate: an https origin whose certificate does not verify is one
+// line that names --ca-file and --insecure; trusted, the same origin passes.
+func TestPlaylistUntrustedCertificate(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Write([]byte("#EXTM3U\n"))
+	}))
+	defer srv.Close()
+	err := Playlist(context.Background(), &http.Client{}, srv.URL+"/stream.m3u8", "", nil, 5*time.Second)
+	if err == nil || !strings.Contains(err.Error(), "not trusted") || !strings.Contains(err.Error(), "--ca-file") ||
+		!strings.Contains(err.Error(), "--insecure") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("untrusted origin: %v", err)
+	}
+	if err := Playlist(context.Background(), srv.Client(), srv.URL+"/stream.m3u8", "", nil, 5*time.Second); err != nil {
+		t.Errorf("trusted origin: %v", err)
+	}
+}

@@ -3,6 +3,7 @@ package preflight
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -34,6 +35,10 @@ func Playlist(ctx context.Context, client *http.Client, u, userAgent string, hea
 		}
 	}
 	resp, err := client.Do(req)
+	var cv *tls.CertificateVerificationError
+	if errors.As(err, &cv) {
+		return fmt.Errorf("stream URL %s: the origin's certificate is not trusted (%v): pass its CA with --ca-file, or --insecure to skip the check", u, cv.Err)
+	}
 	if err != nil {
 		return fmt.Errorf("stream URL %s is unreachable (%v): check the host, port and that the origin is running", u, rootCause(err))
 	}
