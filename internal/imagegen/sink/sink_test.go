@@ -307,6 +307,11 @@ func TestDockerDaemon(t *testing.T) {
 			t.Fatalf("docker image inspect %s = %s (%v), want %s", tag, b, err, cfg)
 		}
 	}
+	// The temporary tag the image was loaded under is gone.
+	if b, err := exec.Command(docker, "-H", host, "image", "ls", "--format", "{{.Repository}}:{{.Tag}}").CombinedOutput(); err != nil ||
+		strings.Contains(string(b), "imagegen-staged") {
+		t.Fatalf("docker image ls: %v\n%s", err, b)
+	}
 	bad := &DockerDaemon{Host: "unix://" + filepath.Join(t.TempDir(), "none.sock")}
 	if err := bad.Check(context.Background()); err == nil || !strings.Contains(err.Error(), "does not answer") {
 		t.Fatalf("Check of a missing engine = %v", err)
