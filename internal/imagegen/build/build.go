@@ -164,6 +164,9 @@ func Build(ctx context.Context, s *spec.Spec, o Options) (*Result, error) {
 		}})
 	}
 	res.Index = mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex), adds...)
+	if ann := Annotations(s); len(ann) > 0 {
+		res.Index = mutate.Annotations(res.Index, ann).(v1.ImageIndex)
+	}
 	return res, nil
 }
 

@@ -64,6 +64,7 @@ func TestBuildTwoArches(t *testing.T) {
 	}
 	ctx := context.Background()
 	s := newSpec(t, roots, 1)
+	s.Annotations = map[string]string{"test.annotation": "yes"}
 	res, err := Build(ctx, s, Options{Tool: "imagegen-test", CacheDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -72,6 +73,9 @@ func TestBuildTwoArches(t *testing.T) {
 		t.Fatalf("validate.Index: %v", err)
 	}
 	im, _ := res.Index.IndexManifest()
+	if im.Annotations["org.opencontainers.image.source"] == "" || im.Annotations["test.annotation"] != "yes" {
+		t.Fatalf("index annotations = %v", im.Annotations)
+	}
 	if len(im.Manifests) != 2 || im.Manifests[0].Platform.Architecture != "amd64" ||
 		im.Manifests[1].Platform.Architecture != "arm64" || im.Manifests[1].Platform.Variant != "v8" {
 		t.Fatalf("index = %+v", im.Manifests)
@@ -117,6 +121,13 @@ func TestBuildTwoArches(t *testing.T) {
 			!cf.Created.Time.Equal(time.Unix(1, 0)) {
 			t.Errorf("%s config = %+v", a.Name, cf)
 		}
+		// The standard labels and the spec's annotations are the manifest's annotations.
+		m, _ := a.Image.Manifest()
+		if m.Annotations["org.opencontainers.image.title"] != "go-ffmpeg-hls-swarm" ||
+			m.Annotations["org.opencontainers.image.created"] != "1970-01-01T00:00:01Z" || m.Annotations["test.annotation"] != "yes" ||
+			m.Annotations["swarm.deployment-type"] != "" {
+			t.Errorf("%s manifest annotations = %v", a.Name, m.Annotations)
+		}
 		var doc struct {
 			Packages []struct{ Name string } `json:"packages"`
 		}
@@ -128,7 +139,9 @@ func TestBuildTwoArches(t *testing.T) {
 	// The same inputs give the same digests (with and without the cache); another
 	// SOURCE_DATE_EPOCH gives others.
 	idx1, man1, cfg1 := digests(t, res)
-	again, err := Build(ctx, newSpec(t, roots, 1), Options{Tool: "imagegen-test"})
+	s2 := newSpec(t, roots, 1)
+	s2.Annotations = s.Annotations
+	again, err := Build(ctx, s2, Options{Tool: "imagegen-test"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package build
 
 import (
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"time"
@@ -58,6 +59,20 @@ func Config(s *spec.Spec, arch string, extraEnv []string) (*v1.ConfigFile, error
 	}, nil
 }
 
+// Annotations are the annotations of every platform manifest and of the index: the
+// standard org.opencontainers.image.* labels (created, title, source, licenses, …; the image
+// spec's pre-defined annotation keys) and the spec's own annotations, which win.
+func Annotations(s *spec.Spec) map[string]string {
+	out := map[string]string{}
+	for k, v := range s.Labels {
+		if strings.HasPrefix(k, "org.opencontainers.image.") {
+			out[k] = v
+		}
+	}
+	maps.Copy(out, s.Annotations)
+	return out
+}
+
 // assemble stacks the closure layers (bottom first) and the customisation layer on an empty
 // OCI image, with one history entry per layer naming what it holds.
 func assemble(s *spec.Spec, arch string, plan layering.Plan, layers []v1.Layer, cust v1.Layer, extraEnv []string) (v1.Image, error) {
@@ -86,6 +101,9 @@ func assemble(s *spec.Spec, arch string, plan layering.Plan, layers []v1.Layer, 
 	img, err := mutate.Append(base, adds...)
 	if err != nil {
 		return nil, fmt.Errorf("assemble %s image: %w", arch, err)
+	}
+	if ann := Annotations(s); len(ann) > 0 {
+		img = mutate.Annotations(img, ann).(v1.Image)
 	}
 	return img, nil
 }

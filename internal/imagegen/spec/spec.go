@@ -105,9 +105,12 @@ type Spec struct {
 	// this base adds (ko puts its binary at /ko-app/NAME): build does not look for them.
 	DerivedPrograms []string          `json:"derivedPrograms,omitempty"`
 	Labels          map[string]string `json:"labels,omitempty"`
-	User            User              `json:"user"`
-	WorkingDir      string            `json:"workingDir,omitempty"`
-	MaxLayers       int               `json:"maxLayers,omitempty"`
+	// Annotations go on every platform manifest and the index, next to the
+	// org.opencontainers.image.* labels, which are copied there too.
+	Annotations map[string]string `json:"annotations,omitempty"`
+	User        User              `json:"user"`
+	WorkingDir  string            `json:"workingDir,omitempty"`
+	MaxLayers   int               `json:"maxLayers,omitempty"`
 	// Compression is "gzip" (default) or "zstd".
 	Compression string `json:"compression,omitempty"`
 	// Created is the image creation time (from SOURCE_DATE_EPOCH); never read from the file.

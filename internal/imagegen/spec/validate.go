@@ -92,6 +92,11 @@ func (s *Spec) Validate(storeDir string) error {
 			return errors.New("a label has an empty key")
 		}
 	}
+	for k := range s.Annotations {
+		if k == "" {
+			return errors.New("an annotation has an empty key")
+		}
+	}
 	if s.User.UID < 0 || s.User.GID < 0 {
 		return fmt.Errorf("user %s has a negative uid or gid", s.User.Name)
 	}
