@@ -91,7 +91,7 @@ inputs give the same digests. The index digest is printed on stdout.`,
 			var sinks []sink.Sink
 			for _, out := range outputs {
 				sk, err := sink.Parse(out, sink.Options{Platform: platform, Platforms: platforms, DockerHost: dockerHst,
-					Access: regclient.Access{Insecure: insecure}, Signer: signer})
+					Access: regclient.Access{Insecure: insecure}, Signer: signer, Compression: s.Compression})
 				if err != nil {
 					return err
 				}

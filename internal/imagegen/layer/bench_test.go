@@ -53,18 +53,26 @@ func BenchmarkImagegenFFmpeg(b *testing.B) {
 	require.NoError(b, f.Sync())
 	require.NoError(b, f.Close())
 
-	build := func(cache *Cache, root string) {
+	// buildAs builds the image's layers with a compression and returns their compressed size.
+	buildAs := func(cache *Cache, root, compression string) (size int64) {
 		gr := g
 		if root == variant {
 			gr = gv
 		}
 		plan, err := layering.New(gr, layering.DefaultMaxLayers)
 		require.NoError(b, err)
-		_, err = BuildAll(context.Background(), plan, Options{Cache: cache, NarHashes: gr.NarHashes()}, nil)
+		ls, err := BuildAll(context.Background(), plan, Options{Cache: cache, NarHashes: gr.NarHashes(), Compression: compression}, nil)
 		require.NoError(b, err)
-		_, err = Customisation{Symlinks: map[string]string{"/bin/ffmpeg": root + "/bin/ffmpeg"}}.Layer(Options{})
+		_, err = Customisation{Symlinks: map[string]string{"/bin/ffmpeg": root + "/bin/ffmpeg"}}.Layer(Options{Compression: compression})
 		require.NoError(b, err)
+		for _, l := range ls {
+			n, err := l.Size()
+			require.NoError(b, err)
+			size += n
+		}
+		return size
 	}
+	build := func(cache *Cache, root string) { buildAs(cache, root, Gzip) }
 	timed := func(f func()) time.Duration {
 		start := time.Now()
 		f()
@@ -90,6 +98,12 @@ func BenchmarkImagegenFFmpeg(b *testing.B) {
 			cache = c
 		}
 		rebuild := timed(func() { build(cache, variant) })
+		// --compression zstd (level 3) against the default gzip L1: cold builds, and the bytes.
+		var gzipSize, zstdSize int64
+		zc, err := NewCache(filepath.Join(tmp, fmt.Sprintf("zstd-%d", i)))
+		require.NoError(b, err)
+		zstdT := timed(func() { zstdSize = buildAs(zc, root, Zstd) })
+		gzipSize = buildAs(cache, root, Gzip) // cached: only the sizes
 		craneT := timed(func() {
 			out, err := exec.Command(crane, "append", "--oci-empty-base", "-f", treeTar, "-t", "bench:latest",
 				"-o", filepath.Join(tmp, fmt.Sprintf("crane-%d.tar", i))).CombinedOutput()
@@ -113,6 +127,10 @@ func BenchmarkImagegenFFmpeg(b *testing.B) {
 		b.Logf("  full/bound throughput %.2f (goal >= 0.80), rebuild/full %.3f (goal <= 0.10), crane/full time %.2f",
 			bound.Seconds()/full.Seconds(), rebuild.Seconds()/full.Seconds(), craneT.Seconds()/full.Seconds())
 		b.Logf("  cold build/Go floor throughput %.2f (goal >= 0.90)", oneStream.Seconds()/full.Seconds())
+		b.Logf("  --compression zstd: cold build %.2f s, one run (gzip, fastest of 3: %.2f s; time ratio %.2f), %d bytes against gzip's %d (size ratio %.2f)",
+			zstdT.Seconds(), full.Seconds(), zstdT.Seconds()/full.Seconds(), zstdSize, gzipSize, float64(zstdSize)/float64(gzipSize))
+		b.ReportMetric(zstdT.Seconds()/full.Seconds(), "zstd/gzip-time")
+		b.ReportMetric(float64(zstdSize)/float64(gzipSize), "zstd/gzip-size")
 		b.ReportMetric(bound.Seconds()/full.Seconds(), "full/bound")
 		b.ReportMetric(rebuild.Seconds()/full.Seconds(), "rebuild/full")
 		b.ReportMetric(craneT.Seconds()/full.Seconds(), "crane/full")

@@ -19,6 +19,8 @@ import (
 type DockerDaemon struct {
 	Host     string
 	Platform string
+	// Zstd says the layers are zstd: refused for an engine older than Docker 23.
+	Zstd bool
 }
 
 func (d *DockerDaemon) String() string { return "docker-daemon" }
@@ -35,7 +37,8 @@ func (d *DockerDaemon) client() (*client.Client, error) {
 	return c, nil
 }
 
-// Check pings the engine, so a missing one fails before the build.
+// Check pings the engine, so a missing one fails before the build, and refuses zstd layers for
+// an engine that cannot load them.
 func (d *DockerDaemon) Check(ctx context.Context) error {
 	c, err := d.client()
 	if err != nil {
@@ -44,8 +47,12 @@ func (d *DockerDaemon) Check(ctx context.Context) error {
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if _, err := c.Ping(ctx, client.PingOptions{}); err != nil {
+	p, err := c.Ping(ctx, client.PingOptions{})
+	if err != nil {
 		return fmt.Errorf("docker engine at %s does not answer (%v): start dockerd or set DOCKER_HOST", c.DaemonHost(), rootCause(err))
+	}
+	if d.Zstd {
+		return checkZstd(d.String(), c.DaemonHost(), p.APIVersion)
 	}
 	return nil
 }

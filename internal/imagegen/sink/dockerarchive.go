@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -18,13 +19,25 @@ type DockerArchive struct {
 	Path     string
 	Platform string
 	Progress chan<- v1.Update
+	// Zstd says the layers are zstd: refused when the engine at DockerHost ("" is
+	// $DOCKER_HOST) answers and is older than Docker 23 (no engine: allowed).
+	Zstd       bool
+	DockerHost string
 }
 
 func (d *DockerArchive) String() string { return "docker-archive:" + d.Path }
 
 // Check fails early when the tarball cannot be written: its directory is missing or not
-// writable, or the path is a directory.
-func (d *DockerArchive) Check(context.Context) error {
+// writable, or the path is a directory; or when its zstd layers could not be loaded by the
+// local engine.
+func (d *DockerArchive) Check(ctx context.Context) error {
+	if d.Zstd {
+		if api, host, ok := engineAPI(ctx, d.DockerHost, 3*time.Second); ok {
+			if err := checkZstd(d.String(), host, api); err != nil {
+				return err
+			}
+		}
+	}
 	if fi, err := os.Stat(d.Path); err == nil && fi.IsDir() {
 		return fmt.Errorf("docker-archive:%s is a directory: name a file, e.g. docker-archive:%s", d.Path, filepath.Join(d.Path, "image.tar"))
 	}

@@ -127,6 +127,9 @@ type Options struct {
 	Access regclient.Access
 	// Signer, when set, signs what a registry sink pushes (cosign signatures).
 	Signer *sign.Signer
+	// Compression of the layers ("gzip", "zstd"): an engine older than Docker 23 cannot load
+	// zstd, so docker-daemon and docker-archive refuse it for one.
+	Compression string
 }
 
 // Kinds lists the accepted --output forms.
@@ -143,7 +146,7 @@ func Parse(out string, o Options) (Sink, error) {
 		if err := onePlatform(kind, o); err != nil {
 			return nil, err
 		}
-		return &DockerArchive{Path: arg, Platform: o.Platform, Progress: o.Progress}, nil
+		return &DockerArchive{Path: arg, Platform: o.Platform, Progress: o.Progress, Zstd: o.Compression == "zstd", DockerHost: o.DockerHost}, nil
 	case "oci":
 		if arg == "" {
 			return nil, fmt.Errorf("--output oci needs a directory: oci:DIR")
@@ -159,7 +162,7 @@ func Parse(out string, o Options) (Sink, error) {
 		if err := onePlatform(kind, o); err != nil {
 			return nil, err
 		}
-		return &DockerDaemon{Host: o.DockerHost, Platform: o.Platform}, nil
+		return &DockerDaemon{Host: o.DockerHost, Platform: o.Platform, Zstd: o.Compression == "zstd"}, nil
 	}
 	return nil, fmt.Errorf("unknown output %q: use %s", out, Kinds)
 }

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -26,6 +27,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
+	"github.com/moby/moby/client/pkg/versions"
 
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/imagegen/progress"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/testenv"
@@ -557,5 +559,40 @@ func TestOutputChecks(t *testing.T) {
 	}
 	if got := strings.Join(entries(t, dir), " "); got != "notlayout" {
 		t.Fatalf("checks left %q", got)
+	}
+}
+
+// TestZstdEngine: zstd layers are refused, in one line before the build, for docker-daemon and
+// docker-archive when the engine is older than Docker 23 (this machine's Docker 20.10 cannot
+// load them); gzip is not.
+func TestZstdEngine(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs a Docker engine")
+	}
+	host := testenv.Docker(t)
+	api, _, ok := engineAPI(context.Background(), host, 30*time.Second)
+	if !ok {
+		t.Fatalf("the engine at %s does not answer", host)
+	}
+	old := versions.LessThan(api, zstdAPIVersion)
+	tarPath := filepath.Join(t.TempDir(), "img.tar")
+	for _, out := range []string{"docker-daemon", "docker-archive:" + tarPath} {
+		for _, c := range []string{"gzip", "zstd"} {
+			sk, err := Parse(out, Options{DockerHost: host, Compression: c})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = sk.(Checker).Check(context.Background())
+			refused := err != nil && strings.Contains(err.Error(), "cannot load zstd layers") && !strings.Contains(err.Error(), "\n")
+			if want := c == "zstd" && old; refused != want || (!want && err != nil) {
+				t.Errorf("%s with %s on engine API %s: %v (want refused: %v)", out, c, api, err, want)
+			}
+		}
+	}
+	if err := checkZstd("docker-daemon", "unix:///x", "1.41"); err == nil {
+		t.Error("API 1.41 (Docker 20.10) accepted zstd")
+	}
+	if err := checkZstd("docker-daemon", "unix:///x", "1.43"); err != nil {
+		t.Errorf("API 1.43: %v", err)
 	}
 }
