@@ -129,7 +129,7 @@ step nix-build in_root 'out=$(nix-build --no-out-link -E "builtins.derivation { 
   [ "$(cat "$out")" = fresh ] && echo "$out"'
 step imagegen in_root 'ffmpeg=$(/work/shared/fixtures/ffmpeg-closure/make-closure.sh --work /tmp/fixture)
   go build -o /tmp/imagegen ./cmd/imagegen
-  /tmp/imagegen build --spec profiles/images/swarm-client.json --root "$ffmpeg" --output docker-archive:/tmp/ffmpeg.tar
+  /tmp/imagegen build --spec profiles/images/ffmpeg-base.json --root "$ffmpeg" --output docker-archive:/tmp/ffmpeg.tar
   "$(go env GOPATH)/bin/crane" validate --tarball /tmp/ffmpeg.tar'
 step go-test in_root 'go test -short -count=1 ./...'
 echo "fresh-check: PASS ($steps steps, $((SECONDS - started)) s)"
