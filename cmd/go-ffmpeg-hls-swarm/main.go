@@ -10,6 +10,7 @@ func main() {
 		newOriginCmd(),
 		newHealthcheckCmd(),
 		newUpCmd(),
+		newMergeCmd(),
 	)
 	os.Exit(execute(root, os.Args[1:]))
 }

@@ -39,7 +39,8 @@ var backoffBuckets = []float64{0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30}
 // LatencyBuckets are the request-latency histograms' upper bounds in seconds.
 var latencyBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20, 30}
 
-// maxSamples bounds the raw samples kept per latency for exact percentiles.
+// maxSamples bounds the raw samples kept per latency (the summary takes each latency's maximum
+// from them; its percentiles come from the histograms, see report.Quantile).
 const maxSamples = 1 << 20
 
 // Names of the latency sample sets (Snapshot.Samples) and of their histograms (without the

@@ -35,7 +35,7 @@ type Snapshot struct {
 	VOD             bool
 	Bitrates        []float64
 	// Samples are the raw observations behind each latency histogram (by name: Startup,
-	// SegmentTTFB, SegmentDownload, PlaylistLatency), for exact percentiles.
+	// SegmentTTFB, SegmentDownload, PlaylistLatency); the summary takes their maxima.
 	Samples map[string][]time.Duration
 	// Histograms are the same histograms as /metrics serves them, bucket by bucket, so runs on
 	// several machines can be merged.

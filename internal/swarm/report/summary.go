@@ -3,7 +3,6 @@
 package report
 
 import (
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,6 +20,8 @@ type Run struct {
 	Ended   time.Time
 	// Interrupted is true when a signal ended the run before its duration.
 	Interrupted bool
+	// Shard is set when this run is one shard of a larger one (--shard I/N).
+	Shard *Shard
 }
 
 // SummaryFormat is the version of the summary JSON's layout; a reader that merges summaries
@@ -37,6 +38,9 @@ type Summary struct {
 	Ended           time.Time `json:"ended"`
 	DurationSeconds float64   `json:"duration_seconds"`
 	Interrupted     bool      `json:"interrupted"`
+	// Shard: this run was shard I of N (--shard); MergedFrom: this summary merges that many.
+	Shard      *Shard `json:"shard,omitempty"`
+	MergedFrom int    `json:"merged_from,omitempty"`
 
 	Clients  Clients  `json:"clients"`
 	Requests Requests `json:"requests"`
@@ -115,9 +119,13 @@ type Bitrate struct {
 	Min     float64 `json:"min"`
 	P50     float64 `json:"p50"`
 	Max     float64 `json:"max"`
+	// PerClient is every client's played bitrate, sorted, so merged shards give an exact median.
+	PerClient []float64 `json:"per_client,omitempty"`
 }
 
-// Latency is one latency's distribution in seconds, from its raw samples (nearest rank).
+// Latency is one latency's distribution in seconds: Samples observations; percentiles
+// estimated from the histogram (see Quantile), so within one bucket of the exact value; Max
+// exact.
 type Latency struct {
 	Samples int     `json:"samples"`
 	P50     float64 `json:"p50_seconds"`
@@ -127,26 +135,52 @@ type Latency struct {
 	Max     float64 `json:"max_seconds"`
 }
 
+// Shard names one shard of a run split over several machines (--shard I/N): Index 0..Count-1.
+type Shard struct {
+	Index int `json:"index"`
+	Count int `json:"count"`
+}
+
+func (s Shard) String() string { return strconv.Itoa(s.Index) + "/" + strconv.Itoa(s.Count) }
+
 // New builds the summary of a run from its final snapshot and evaluates the thresholds.
 func New(run Run, s metrics.Snapshot, thresholds []Threshold) Summary {
 	sum := Summary{
-		Format:          SummaryFormat,
-		Version:         run.Version,
-		URL:             run.URL,
-		Started:         run.Started.UTC(),
-		Ended:           run.Ended.UTC(),
-		DurationSeconds: run.Ended.Sub(run.Started).Seconds(),
-		Interrupted:     run.Interrupted,
-		Clients:         Clients{Target: s.TargetClients, Peak: s.PeakActiveClients, ActiveAtEnd: s.ActiveClients},
-		Starts:          s.Starts,
-		Restarts:        s.Restarts,
-		Exits:           s.Exits,
-		Playback:        playback(s),
-		Histograms:      s.Histograms,
-		Latency:         map[string]Latency{},
+		Format:      SummaryFormat,
+		Version:     run.Version,
+		URL:         run.URL,
+		Shard:       run.Shard,
+		Started:     run.Started.UTC(),
+		Ended:       run.Ended.UTC(),
+		Interrupted: run.Interrupted,
+		Clients:     Clients{Target: s.TargetClients, Peak: s.PeakActiveClients, ActiveAtEnd: s.ActiveClients},
+		Starts:      s.Starts,
+		Restarts:    s.Restarts,
+		Exits:       s.Exits,
+		Playback:    playback(s),
+		Histograms:  s.Histograms,
+		Requests:    Requests{ByObject: s.Attempts, ObjectStatus: s.Responses, Bytes: s.Bytes, Reused: s.Reused},
+		Errors:      Errors{ObjectCls: s.Errors},
 	}
-	r := Requests{ByObject: s.Attempts, ObjectStatus: s.Responses, Bytes: s.Bytes, Status: map[string]int64{}, Reused: s.Reused}
-	for obj, n := range s.Attempts {
+	maxima := map[string]float64{}
+	for name, samples := range s.Samples {
+		if len(samples) > 0 {
+			maxima[name] = slices.Max(samples).Seconds()
+		}
+	}
+	sum.derive(maxima, thresholds)
+	return sum
+}
+
+// derive computes everything in a summary that follows from its counters and histograms:
+// totals, error rate, rebuffer ratio, bitrate distribution, latency percentiles and the
+// thresholds. A run (New) and a merge of shards (Merge) both end here, so they compute their
+// numbers the same way. maxima are the largest observation of each latency, in seconds.
+func (sum *Summary) derive(maxima map[string]float64, thresholds []Threshold) {
+	sum.DurationSeconds = sum.Ended.Sub(sum.Started).Seconds()
+	r := &sum.Requests
+	r.Total, r.Playlists, r.Segments, r.Status = 0, 0, 0, map[string]int64{}
+	for obj, n := range r.ByObject {
 		r.Total += n
 		switch obj {
 		case event.ObjectMaster, event.ObjectMedia:
@@ -155,17 +189,17 @@ func New(run Run, s metrics.Snapshot, thresholds []Threshold) Summary {
 			r.Segments += n
 		}
 	}
-	for _, byStatus := range s.Responses {
+	for _, byStatus := range r.ObjectStatus {
 		for st, n := range byStatus {
 			r.Status[st] += n
 		}
 	}
-	for _, n := range s.Bytes {
+	sum.ReceivedBytes = 0
+	for _, n := range r.Bytes {
 		sum.ReceivedBytes += n
 	}
-	sum.Requests = r
-	e := Errors{Class: map[string]int64{}, ObjectCls: s.Errors, HTTPStatus: map[string]int64{}}
-	for _, byClass := range s.Errors {
+	e := Errors{Class: map[string]int64{}, ObjectCls: sum.Errors.ObjectCls, HTTPStatus: map[string]int64{}}
+	for _, byClass := range e.ObjectCls {
 		for cl, n := range byClass {
 			e.Class[cl] += n
 			e.Total += n
@@ -179,9 +213,18 @@ func New(run Run, s metrics.Snapshot, thresholds []Threshold) Summary {
 	e.HTTP, e.Timeouts, e.Refused = e.Class[event.ClassHTTP], e.Class[event.ClassTimeout], e.Class[event.ClassRefused]
 	e.Rate = errorRate(e.Total, r.Total)
 	sum.Errors = e
-	sum.Startup = latency(s.Samples[metrics.Startup])
+
+	pb := &sum.Playback
+	pb.RebufferRatio = 0
+	if pb.WatchedSeconds > 0 {
+		pb.RebufferRatio = pb.RebufferSeconds / pb.WatchedSeconds
+	}
+	pb.Bitrate = bitrates(pb.Bitrate.PerClient)
+
+	sum.Startup = latency(sum.Histograms[metrics.Startup], maxima[metrics.Startup])
+	sum.Latency = map[string]Latency{}
 	for _, name := range []string{metrics.SegmentTTFB, metrics.SegmentDownload, metrics.PlaylistLatency} {
-		sum.Latency[name] = latency(s.Samples[name])
+		sum.Latency[name] = latency(sum.Histograms[name], maxima[name])
 	}
 
 	sum.Pass = true
@@ -192,23 +235,26 @@ func New(run Run, s metrics.Snapshot, thresholds []Threshold) Summary {
 		sum.Thresholds = append(sum.Thresholds, r)
 		sum.Pass = sum.Pass && r.Pass
 	}
-	return sum
 }
 
 func playback(s metrics.Snapshot) Playback {
 	p := Playback{Stream: "live", Stalls: s.Stalls, StalledAtEnd: s.StalledClients,
-		RebufferSeconds: s.RebufferSeconds, WatchedSeconds: s.WatchedSeconds}
+		RebufferSeconds: s.RebufferSeconds, WatchedSeconds: s.WatchedSeconds,
+		Bitrate: Bitrate{PerClient: slices.Clone(s.Bitrates)}}
 	if s.VOD {
 		p.Stream = "vod"
 	}
-	if s.WatchedSeconds > 0 {
-		p.RebufferRatio = s.RebufferSeconds / s.WatchedSeconds
-	}
-	if n := len(s.Bitrates); n > 0 {
-		b := slices.Sorted(slices.Values(s.Bitrates))
-		p.Bitrate = Bitrate{Clients: n, Min: b[0], P50: b[(n-1)/2], Max: b[n-1]}
-	}
 	return p
+}
+
+// bitrates is the distribution of the clients' played bitrates (nearest rank for the median).
+func bitrates(perClient []float64) Bitrate {
+	n := len(perClient)
+	if n == 0 {
+		return Bitrate{}
+	}
+	b := slices.Sorted(slices.Values(perClient))
+	return Bitrate{Clients: n, Min: b[0], P50: b[(n-1)/2], Max: b[n-1], PerClient: b}
 }
 
 func errorRate(errs, requests int64) float64 {
@@ -221,31 +267,51 @@ func errorRate(errs, requests int64) float64 {
 	return float64(errs) / float64(requests)
 }
 
-func latency(samples []time.Duration) Latency {
-	if len(samples) == 0 {
+// Quantiles are the percentiles a Latency reports.
+var quantiles = []float64{0.50, 0.90, 0.95, 0.99}
+
+// latency is one latency's distribution from its histogram (see Quantile) and its largest
+// observation.
+func latency(h metrics.Histogram, maxSeconds float64) Latency {
+	if h.Count == 0 {
 		return Latency{}
 	}
-	sorted := slices.Clone(samples)
-	slices.Sort(sorted)
-	return Latency{
-		Samples: len(sorted),
-		P50:     Percentile(sorted, 50).Seconds(),
-		P90:     Percentile(sorted, 90).Seconds(),
-		P95:     Percentile(sorted, 95).Seconds(),
-		P99:     Percentile(sorted, 99).Seconds(),
-		Max:     sorted[len(sorted)-1].Seconds(),
+	var p [4]float64
+	for i, q := range quantiles {
+		p[i] = Quantile(q, h, maxSeconds)
 	}
+	return Latency{Samples: int(h.Count), P50: p[0], P90: p[1], P95: p[2], P99: p[3], Max: maxSeconds}
 }
 
-// Percentile returns the p-th percentile (0 < p ≤ 100) of sorted by the nearest-rank method:
-// the smallest sample such that at least p % of the samples are at or below it.
-func Percentile(sorted []time.Duration, p float64) time.Duration {
-	if len(sorted) == 0 {
+// Quantile estimates the q-quantile (0 < q ≤ 1) of a histogram the way Prometheus's
+// histogram_quantile does: find the bucket that holds rank q×count and interpolate linearly
+// within it, between the bucket's lower bound (the previous upper bound, 0 for the first) and
+// its upper bound. So the estimate is always within the bucket that holds the true value. Two
+// differences from histogram_quantile: the estimate is capped at the largest observation
+// (maxSeconds, when known: > 0), and a rank in the +Inf bucket gives that largest observation
+// instead of the highest finite bound. A run and a merge of runs both compute their
+// percentiles here, from the same buckets, so merging one summary gives back its numbers.
+func Quantile(q float64, h metrics.Histogram, maxSeconds float64) float64 {
+	if h.Count == 0 {
 		return 0
 	}
-	rank := int(math.Ceil(p / 100 * float64(len(sorted))))
-	rank = min(max(rank, 1), len(sorted))
-	return sorted[rank-1]
+	rank := q * float64(h.Count)
+	lower, below := 0.0, uint64(0)
+	for i, upper := range h.UpperBounds {
+		c := h.Cumulative[i]
+		if c > below && float64(c) >= rank {
+			v := lower + (upper-lower)*(rank-float64(below))/float64(c-below)
+			if maxSeconds > 0 {
+				v = min(v, maxSeconds)
+			}
+			return v
+		}
+		lower, below = upper, c
+	}
+	if maxSeconds > 0 {
+		return maxSeconds
+	}
+	return lower
 }
 
 // Values maps each threshold metric name to its value in this summary. Latency metrics are

@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,37 +21,56 @@ func ms(v ...int) []time.Duration {
 	return out
 }
 
-func TestPercentile(t *testing.T) {
-	hundred := make([]time.Duration, 100)
-	for i := range hundred {
-		hundred[i] = time.Duration(i+1) * time.Millisecond
+// hist builds a histogram the way client_golang fills one: an observation v counts in every
+// bucket whose upper bound is ≥ v.
+func hist(bounds []float64, samples []time.Duration) metrics.Histogram {
+	h := metrics.Histogram{UpperBounds: bounds, Cumulative: make([]uint64, len(bounds))}
+	for _, d := range samples {
+		for i, ub := range bounds {
+			if d.Seconds() <= ub {
+				h.Cumulative[i]++
+			}
+		}
+		h.Count++
+		h.Sum += d.Seconds()
 	}
+	return h
+}
+
+var (
+	startupBounds = []float64{0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 7.5, 10, 15, 20, 30, 60}
+	latencyBounds = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20, 30}
+)
+
+func TestQuantile(t *testing.T) {
+	two := metrics.Histogram{UpperBounds: []float64{0.1, 1}, Cumulative: []uint64{2, 3}, Count: 3}
+	inf := metrics.Histogram{UpperBounds: []float64{0.1}, Cumulative: []uint64{1}, Count: 2}
+	gap := metrics.Histogram{UpperBounds: []float64{0.1, 0.2}, Cumulative: []uint64{0, 4}, Count: 4}
 	tests := []struct {
-		name   string
-		sorted []time.Duration
-		p      float64
-		want   time.Duration
+		name string
+		h    metrics.Histogram
+		q    float64
+		max  float64
+		want float64
 	}{
-		{"empty", nil, 50, 0},
-		{"one sample", ms(7), 99, 7 * time.Millisecond},
-		{"p50 of 1..100", hundred, 50, 50 * time.Millisecond},
-		{"p90 of 1..100", hundred, 90, 90 * time.Millisecond},
-		{"p95 of 1..100", hundred, 95, 95 * time.Millisecond},
-		{"p99 of 1..100", hundred, 99, 99 * time.Millisecond},
-		{"p100 of 1..100", hundred, 100, 100 * time.Millisecond},
-		{"p50 of 4", ms(10, 20, 30, 40), 50, 20 * time.Millisecond},
-		{"p51 of 4", ms(10, 20, 30, 40), 51, 30 * time.Millisecond},
-		{"p95 of 20", ms(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20), 95, 19 * time.Millisecond},
-		{"tiny p", ms(10, 20), 0.001, 10 * time.Millisecond},
+		{"empty", metrics.Histogram{}, 0.5, 0, 0},
+		{"first bucket: from 0", two, 0.5, 0, 0.075},                // rank 1.5 of 2 in (0, 0.1]
+		{"second bucket, no maximum", two, 0.99, 0, 0.1 + 0.9*0.97}, // rank 2.97: 0.97 of 1 in (0.1, 1]
+		{"capped at the maximum", two, 0.99, 0.4, 0.4},
+		{"+Inf bucket: the maximum", inf, 0.9, 5, 5},
+		{"+Inf bucket, no maximum: highest finite bound", inf, 0.9, 0, 0.1},
+		{"empty first bucket skipped", gap, 0.5, 0, 0.15},
 	}
 	for _, tt := range tests {
-		if got := Percentile(tt.sorted, tt.p); got != tt.want {
-			t.Errorf("%s: got %s, want %s", tt.name, got, tt.want)
+		if got := Quantile(tt.q, tt.h, tt.max); math.Abs(got-tt.want) > 1e-12 {
+			t.Errorf("%s: got %g, want %g", tt.name, got, tt.want)
 		}
 	}
 }
 
 func snapshot() metrics.Snapshot {
+	samples := map[string][]time.Duration{metrics.Startup: ms(900, 100, 500, 300, 700),
+		metrics.SegmentTTFB: ms(5, 10, 400), metrics.SegmentDownload: ms(50, 60, 2500)}
 	return metrics.Snapshot{
 		TargetClients: 20, ActiveClients: 20, PeakActiveClients: 20, Starts: 25, Restarts: 5,
 		Exits:     map[string]int64{"killed": 5},
@@ -59,9 +79,10 @@ func snapshot() metrics.Snapshot {
 		Responses: map[string]map[string]int64{"media": {"206": 299}, "segment": {"206": 690, "404": 6, "500": 3}},
 		Errors:    map[string]map[string]int64{"media": {"refused": 1}, "segment": {"http": 9, "timeout": 2}},
 		Stalls:    1, RebufferSeconds: 3, WatchedSeconds: 600, Bitrates: []float64{2e6, 1e6, 3e6},
-		Samples: map[string][]time.Duration{metrics.Startup: ms(900, 100, 500, 300, 700),
-			metrics.SegmentTTFB: ms(5, 10, 400), metrics.SegmentDownload: ms(50, 60, 2500)},
-		Histograms: map[string]metrics.Histogram{metrics.SegmentTTFB: {UpperBounds: []float64{0.1, 1}, Cumulative: []uint64{2, 3}, Count: 3, Sum: 0.415}},
+		Samples: samples,
+		Histograms: map[string]metrics.Histogram{metrics.Startup: hist(startupBounds, samples[metrics.Startup]),
+			metrics.SegmentTTFB:     hist(latencyBounds, samples[metrics.SegmentTTFB]),
+			metrics.SegmentDownload: hist(latencyBounds, samples[metrics.SegmentDownload])},
 	}
 }
 
@@ -83,14 +104,16 @@ func TestNewSummary(t *testing.T) {
 	if s.Errors.Rate != 0.012 {
 		t.Errorf("error rate %g, want 0.012", s.Errors.Rate)
 	}
-	if s.Startup.Samples != 5 || s.Startup.P50 != 0.5 || s.Startup.P95 != 0.9 || s.Startup.Max != 0.9 {
+	// startup 0.1 0.3 0.5 0.7 0.9 s: p50 = rank 2.5, 1.5 of the 2 in (0.25, 0.5]; p95 = rank 4.75 in
+	// (0.75, 1], 0.9375 capped at the maximum 0.9
+	if s.Startup.Samples != 5 || s.Startup.P50 != 0.4375 || s.Startup.P95 != 0.9 || s.Startup.Max != 0.9 {
 		t.Errorf("startup %+v", s.Startup)
 	}
 	if s.DurationSeconds != 30 {
 		t.Errorf("duration %g", s.DurationSeconds)
 	}
 	wantPass := []bool{false, true, true, true, true, false, true, false, true, true, false}
-	if p := s.Playback; p.RebufferRatio != 0.005 || p.Bitrate != (Bitrate{Clients: 3, Min: 1e6, P50: 2e6, Max: 3e6}) || p.Stream != "live" {
+	if p := s.Playback; p.RebufferRatio != 0.005 || p.Bitrate.Clients != 3 || p.Bitrate.Min != 1e6 || p.Bitrate.P50 != 2e6 || p.Bitrate.Max != 3e6 || p.Stream != "live" {
 		t.Errorf("playback %+v", p)
 	}
 	for i, r := range s.Thresholds {
@@ -106,7 +129,7 @@ func TestNewSummary(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"target 20, peak 20", "1000 (playlists 300, segments 700", "http by status: 404 6, 500 3",
-		"by class: http 9, refused 1, timeout 2", "p50 500ms", "FAIL  error_rate<0.01  (actual 1.2%)", "PASS  segments>=500  (actual 700)",
+		"by class: http 9, refused 1, timeout 2", "p50 438ms", "FAIL  error_rate<0.01  (actual 1.2%)", "PASS  segments>=500  (actual 700)",
 		"FAIL  segment_p95<2s  (actual 2.5s)", "PASS  ttfb_p99<500ms  (actual 400ms)", "FAIL  bytes>1GB  (actual 123.5 MB)",
 		"PASS  startup_p95<=900ms  (actual 900ms)", "PASS  rebuffer_ratio<0.01  (actual 0.5%)", "FAIL  stalls==0  (actual 1)",
 		"live stream; 1 stalls, 3s stalled of 10m0s watched", "p50 2.00 Mb/s", "result", "117.7 MiB (123456789 bytes)"} {
@@ -157,7 +180,7 @@ func TestWriteJSONFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	if back.Requests.Segments != 700 || back.Errors.HTTPStatus["404"] != 6 || back.ReceivedBytes != 123456789 ||
-		back.Histograms[metrics.SegmentTTFB].Cumulative[1] != 3 || back.Format != SummaryFormat {
+		back.Histograms[metrics.SegmentTTFB].Cumulative[1] != 2 || back.Format != SummaryFormat {
 		t.Errorf("round trip lost data: %+v", back)
 	}
 	if strings.Contains(string(b), `\u003c`) || !strings.Contains(string(b), `"threshold": "segments<1"`) {
