@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -12,9 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/origin/origintest"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/event"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/metrics"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/report"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/testenv"
 )
 
 // runRecords is one run's events as the swarm produces them: each client starts, fetches its
@@ -281,4 +284,102 @@ func writeFile(t *testing.T, path, s string) {
 	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestMergeRealShards runs a real swarm as 2 shards of 4 clients (--shard 0/2 and 1/2, one
+// --start-at) for 15 s against the logged test origin, merges the two summaries with the
+// binary, and checks the merged totals against nginx's access log (each shard has its own user
+// agent, so the log tells them apart) and against the sum of the shard summaries.
+func TestMergeRealShards(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs 4 real FFmpeg clients for about 30 s; skipped under -short")
+	}
+	bin := swarmBuildBinary(t)
+	logDir := t.TempDir()
+	if err := os.Chmod(logDir, 0o755); err != nil { // nginx's workers reopen the log on SIGUSR1
+		t.Fatal(err)
+	}
+	o := origintest.Start(t, "logged", origintest.Small(), origintest.WithLogDir(logDir))
+	ng := &accessLog{path: filepath.Join(logDir, "access.log"), o: o}
+	dir := t.TempDir()
+	startAt := time.Now().Add(10 * time.Second).UTC().Truncate(time.Second)
+	const shards = 2
+	uas := make([]string, shards)
+	procs := make([]*swarmProc, shards)
+	for i := range shards {
+		uas[i] = uaMarker()
+		procs[i] = startSwarm(t, bin, "--clients", "4", "--ramp-rate", "4", "--duration", "15s", "--shard", fmt.Sprintf("%d/%d", i, shards),
+			"--start-at", startAt.Format(time.RFC3339), "--user-agent", uas[i],
+			"--summary-json", filepath.Join(dir, fmt.Sprintf("shard-%d.json", i)), o.PlaylistURL)
+	}
+	for i, p := range procs {
+		if code := p.wait(2 * time.Minute); code != 0 {
+			t.Fatalf("shard %d: exit %d", i, code)
+		}
+		if !strings.Contains(p.stderr.String(), "waiting for --start-at before ramping") {
+			t.Errorf("shard %d did not log its wait for --start-at", i)
+		}
+	}
+	var shardSums []report.Summary
+	for i := range shards {
+		s := readSummaryFile(t, filepath.Join(dir, fmt.Sprintf("shard-%d.json", i)))
+		if s.Shard == nil || *s.Shard != (report.Shard{Index: i, Count: shards}) || s.Clients.Target != 2 {
+			t.Errorf("shard %d summary: shard %v, %d clients; want %d/%d with 2", i, s.Shard, s.Clients.Target, i, shards)
+		}
+		if s.Started.Before(startAt) || s.Started.After(startAt.Add(5*time.Second)) {
+			t.Errorf("shard %d started at %s, --start-at %s", i, s.Started, startAt)
+		}
+		shardSums = append(shardSums, s)
+	}
+	mergedPath := filepath.Join(dir, "merged", "all.json")
+	if err := os.Mkdir(filepath.Dir(mergedPath), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := originRun(t, bin, "merge", "--summary-json", mergedPath, "--threshold", "errors==0", dir)
+	if code != 0 || stderr != "" {
+		t.Fatalf("merge: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	m := readSummaryFile(t, mergedPath)
+
+	fromMerged := newTally()
+	for obj, byStatus := range m.Requests.ObjectStatus {
+		fromMerged.status[obj] = byStatus
+	}
+	for obj, n := range m.Requests.Bytes {
+		if n > 0 {
+			fromMerged.bytes[obj] = n
+		}
+	}
+	// nginx writes its buffered log within flush=5s (and on SIGUSR1): wait until it holds the run.
+	var want tally
+	testenv.WaitFor(t, 30*time.Second, "the access log to hold both shards", func() bool {
+		want = newTally()
+		for _, ua := range uas {
+			one := ng.tally(t, ua)
+			for obj, byStatus := range one.status {
+				for st, n := range byStatus {
+					if want.status[obj] == nil {
+						want.status[obj] = map[string]int64{}
+					}
+					want.status[obj][st] += n
+				}
+			}
+			for obj, n := range one.bytes {
+				want.bytes[obj] += n
+			}
+		}
+		return want.equal(fromMerged)
+	})
+	var segs, total, bytes int64
+	for _, s := range shardSums {
+		segs, total, bytes = segs+s.Requests.Segments, total+s.Requests.Total, bytes+s.ReceivedBytes
+	}
+	if m.Requests.Segments != segs || m.Requests.Total != total || m.ReceivedBytes != bytes || m.Clients.Target != 4 || m.MergedFrom != 2 {
+		t.Errorf("merged: %d segments, %d attempts, %d bytes, %d clients; shards sum to %d, %d, %d, 4", m.Requests.Segments,
+			m.Requests.Total, m.ReceivedBytes, m.Clients.Target, segs, total, bytes)
+	}
+	if m.Requests.Segments < 4*(15/2-3) || m.Startup.Samples < 4 {
+		t.Errorf("merged run too small: %d segments, %d start-ups", m.Requests.Segments, m.Startup.Samples)
+	}
+	t.Logf("access log = merge of 2 shards: %s; %d attempts, startup p95 %gs", want, m.Requests.Total, m.Startup.P95)
 }

@@ -89,7 +89,7 @@ func swarmEnv() []string {
 		name, _, _ := strings.Cut(kv, "=")
 		switch {
 		case strings.HasPrefix(name, "SWARM_"), name == "CLIENTS", name == "DURATION", name == "RAMP_RATE",
-			name == "METRICS_PORT", name == "LOG_LEVEL", name == "STREAM_URL":
+			name == "METRICS_PORT", name == "LOG_LEVEL", name == "STREAM_URL", name == "JOB_COMPLETION_INDEX", name == "SHARD_COUNT":
 			continue
 		}
 		env = append(env, kv)

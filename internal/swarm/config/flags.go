@@ -86,6 +86,8 @@ func AddFlags(fs *pflag.FlagSet, s *Settings) {
 	fs.BoolVar(&s.PrintCmd, "print-cmd", false, "print the FFmpeg command line of one client and exit")
 	fs.BoolVar(&s.Check, "check", false, "run one client for 10s (stopping it takes at most --grace-period more) and report pass/fail; not with --clients or --duration")
 	fs.Int64Var(&s.Seed, "seed", 0, "random seed for ramp jitter and backoff (0: a random seed)")
+	fs.StringVar(&s.Shard, "shard", "", "run shard I of N (I/N, I from 0) of a load test split over N machines: this shard's share of --clients and --ramp-rate (default from "+JobIndexEnv+" and "+ShardCountEnv+")")
+	fs.StringVar(&s.StartAt, "start-at", "", "wait until this time (RFC 3339, e.g. 2026-11-27T21:30:00Z) before ramping, so every shard starts together")
 }
 
 // Bindings lists, for every flag in fs, its environment variables and profile value.
@@ -199,6 +201,12 @@ func Resolve(fs *pflag.FlagSet, s *Settings, args []string, env Env, set *profil
 		}
 		s.Clients, s.Duration = 1, CheckDuration
 		s.Sources["clients"], s.Sources["duration"] = "check", "check"
+	}
+	if err := resolveShard(s, env); err != nil {
+		return err
+	}
+	if err := resolveStartAt(s, time.Now()); err != nil {
+		return err
 	}
 	return s.Validate()
 }

@@ -43,6 +43,13 @@ type Settings struct {
 	PrintCmd          bool
 	Check             bool
 	Seed              int64
+	// Shard is --shard as given ("I/N", "" = not sharded); ShardIndex and ShardCount are its
+	// parsed value (ShardCount 0 = not sharded). Clients and RampRate are this shard's share.
+	Shard                  string
+	ShardIndex, ShardCount int
+	// StartAt is --start-at as given (RFC 3339, "" = at once); StartTime its parsed value.
+	StartAt   string
+	StartTime time.Time
 
 	// Sources says where each flag's value came from: "flag", "env NAME", "profile NAME" or "default".
 	Sources map[string]string
@@ -126,7 +133,7 @@ func (s Settings) LogAttrs() []any {
 		"grace_period", s.GracePeriod.String(), "metrics_addr", s.ListenAddr(),
 		"metrics_linger", s.MetricsLinger.String(),
 		"log_level", s.LogLevel, "log_format", s.LogFormat, "thresholds", s.Thresholds,
-		"summary_json", s.SummaryJSON, "check", s.Check,
+		"summary_json", s.SummaryJSON, "check", s.Check, "shard", s.Shard, "start_at", s.StartAt,
 	}
 	names := make([]string, 0, len(s.Sources))
 	for n, src := range s.Sources {

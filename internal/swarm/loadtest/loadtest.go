@@ -127,6 +127,7 @@ func Run(ctx context.Context, s config.Settings, o Options) (int, error) {
 			"grace_period", s.GracePeriod.String(), "pass_if", strings.Join(checkThresholds, ", "))
 	}
 	log.Info("effective settings", s.LogAttrs()...)
+	waitForStart(ctx, log, s.StartTime)
 	started := time.Now()
 	runErr := orchestrator.Run(ctx, ec, event.Sink(col))
 	ended := time.Now()
@@ -142,7 +143,11 @@ func Run(ctx context.Context, s config.Settings, o Options) (int, error) {
 	if err != nil {
 		return fail(ExitRuntime, err)
 	}
-	sum := report.New(report.Run{URL: s.URL, Version: o.Version, Started: started, Ended: ended, Interrupted: interrupted}, snap, thresholds)
+	run := report.Run{URL: s.URL, Version: o.Version, Started: started, Ended: ended, Interrupted: interrupted}
+	if s.ShardCount > 0 {
+		run.Shard = &report.Shard{Index: s.ShardIndex, Count: s.ShardCount}
+	}
+	sum := report.New(run, snap, thresholds)
 	if err := sum.WriteTable(o.Stdout); err != nil {
 		return fail(ExitRuntime, fmt.Errorf("print summary: %w", err))
 	}
@@ -174,6 +179,27 @@ func Run(ctx context.Context, s config.Settings, o Options) (int, error) {
 		return fail(ExitThresholds, errors.New(failedSummary(sum)))
 	}
 	return ExitOK, nil
+}
+
+// waitForStart waits until at (--start-at; zero: not at all) or until ctx ends (a signal: the
+// run then starts and stops at once, and prints its empty summary). A time already passed
+// (a slow preflight) is logged and the ramp starts now.
+func waitForStart(ctx context.Context, log *slog.Logger, at time.Time) {
+	if at.IsZero() {
+		return
+	}
+	d := time.Until(at)
+	if d <= 0 {
+		log.Warn("--start-at has passed; ramping now", "start_at", at.Format(time.RFC3339Nano), "late_by", (-d).Round(time.Millisecond).String())
+		return
+	}
+	log.Info("waiting for --start-at before ramping", "start_at", at.Format(time.RFC3339Nano), "in", d.Round(time.Millisecond).String())
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
 }
 
 func failedSummary(sum report.Summary) string {
