@@ -24,6 +24,9 @@ done < <(git ls-files '*.nix')
 # The compose file and the Prometheus config it mounts (Compose v1 here; the file also suits v2).
 docker-compose -f docker-compose.yaml config -q
 promtool check config deploy/prometheus.yml >/dev/null
+# The recording rules that aggregate the swarm's shards, and their unit tests.
+promtool check rules deploy/prometheus/hls-swarm.rules.yml >/dev/null
+promtool test rules deploy/prometheus/hls-swarm.rules.test.yml >/dev/null
 # nix/vendor-hash must match what `go mod vendor` makes of go.mod/go.sum (buildGoModule's vendorHash).
 scripts/nix-vendor-hash.sh --check
 
