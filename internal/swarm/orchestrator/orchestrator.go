@@ -16,6 +16,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/backoff"
@@ -306,6 +307,14 @@ func Run(ctx context.Context, c Config, sink event.Sink) error {
 		}
 		opts.CAFile = f.Name()
 	}
+	// A VOD stream (a media playlist with ENDLIST) is played to its end once per client: a clean
+	// FFmpeg exit then finishes the client instead of restarting it.
+	var vod atomic.Bool
+	sink = event.Fanout{event.SinkFunc(func(e event.Event) {
+		if e.Kind == event.Request && e.Ended {
+			vod.Store(true)
+		}
+	}), sink}
 	proxies := make([]*meter.Proxy, c.Clients)
 	argvs := make([][]string, c.Clients)
 	defer func() {
@@ -356,7 +365,7 @@ func Run(ctx context.Context, c Config, sink event.Sink) error {
 			case <-t.C:
 			}
 			client := supervisor.Client{
-				Index: i, Argv: argvs[i], Restart: c.Reconnect,
+				Index: i, Argv: argvs[i], Restart: c.Reconnect, Finished: vod.Load,
 				Backoff:     backoff.New(c.ReconnectDelayMax, rand.New(rand.NewPCG(seed, uint64(i)+1))),
 				GracePeriod: c.GracePeriod,
 				Logs:        logs, Sink: sink, Logger: c.Logger,

@@ -38,7 +38,10 @@ type Client struct {
 	Argv  []string // argv[0] is the program
 	// Restart says whether to start the client again after its process ends (the swarm's
 	// reconnect setting); without it a client runs once.
-	Restart     bool
+	Restart bool
+	// Finished, if set, says whether a clean exit (status 0) ends the client instead of
+	// restarting it: the stream is VOD and FFmpeg played it to the end.
+	Finished    func() bool
 	Backoff     *backoff.Backoff
 	GracePeriod time.Duration // SIGTERM → SIGKILL
 	// HealthyAfter is how long an attempt that received media must stay up to reset the backoff.
@@ -60,8 +63,12 @@ func (c Client) Run(ctx context.Context) {
 		c.Backoff = backoff.New(0, rand.New(rand.NewPCG(uint64(c.Index), 0)))
 	}
 	for attempt := 0; ctx.Err() == nil; attempt++ {
-		healthy, cause := c.runOnce(ctx, attempt)
+		healthy, clean, cause := c.runOnce(ctx, attempt)
 		if ctx.Err() != nil || !c.Restart {
+			return
+		}
+		if clean && c.Finished != nil && c.Finished() {
+			c.Logger.Info("client finished the VOD stream; not restarting it", "client", c.Index, "attempt", attempt)
 			return
 		}
 		if healthy {
@@ -82,14 +89,14 @@ func (c Client) Run(ctx context.Context) {
 }
 
 // runOnce runs one process to its end and reports whether the attempt was healthy and why it
-// ended (for the restart log line).
-func (c Client) runOnce(ctx context.Context, attempt int) (healthy bool, cause string) {
+// ended: cleanly (status 0), and why (for the restart log line).
+func (c Client) runOnce(ctx context.Context, attempt int) (healthy, clean bool, cause string) {
 	log := c.Logger.With("client", c.Index, "attempt", attempt)
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		why := fmt.Sprintf("progress pipe: %v", err)
 		c.exited(attempt, -1, ReasonError, why)
-		return false, why
+		return false, false, why
 	}
 	er, ew, err := os.Pipe()
 	if err != nil {
@@ -97,7 +104,7 @@ func (c Client) runOnce(ctx context.Context, attempt int) (healthy bool, cause s
 		pw.Close()
 		why := fmt.Sprintf("stderr pipe: %v", err)
 		c.exited(attempt, -1, ReasonError, why)
-		return false, why
+		return false, false, why
 	}
 	cmd := exec.Command(c.Argv[0], c.Argv[1:]...)
 	cmd.Stderr = ew
@@ -112,7 +119,7 @@ func (c Client) runOnce(ctx context.Context, attempt int) (healthy bool, cause s
 		log.Error("cannot start ffmpeg", "err", err)
 		why := fmt.Sprintf("start: %v", err)
 		c.exited(attempt, -1, ReasonError, why)
-		return false, why
+		return false, false, why
 	}
 	pid := cmd.Process.Pid
 	c.Sink.Handle(event.Event{Kind: event.ClientStarted, Client: c.Index, Attempt: attempt, Time: start})
@@ -185,7 +192,7 @@ func (c Client) runOnce(ctx context.Context, attempt int) (healthy bool, cause s
 	log.Debug("ffmpeg exited", "reason", reason, "status", code, "uptime", uptime, "last", tail.String())
 	c.Sink.Handle(event.Event{Kind: event.ClientExited, Client: c.Index, Attempt: attempt, Time: now,
 		Status: code, Reason: reason})
-	return healthy, fmt.Sprintf("ffmpeg exit %s (status %d) after %s; last FFmpeg warnings: %s", reason, code, uptime, tail.String())
+	return healthy, reason == ReasonClean, fmt.Sprintf("ffmpeg exit %s (status %d) after %s; last FFmpeg warnings: %s", reason, code, uptime, tail.String())
 }
 
 func (c Client) exited(attempt, code int, reason, why string) {

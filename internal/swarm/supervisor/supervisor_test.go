@@ -230,3 +230,22 @@ while :; do sleep 0.05; done; : `+marker, false)
 		t.Fatalf("exits %+v, want stopped with status 0 (exited on the second SIGTERM, not SIGKILLed)", ex)
 	}
 }
+
+// TestFinishedStopsAfterCleanExit: with Finished (a VOD stream), a clean exit ends the client;
+// an error exit is still restarted.
+func TestFinishedStopsAfterCleanExit(t *testing.T) {
+	c, rec := newClient(t, "exit 0", true)
+	c.Finished = func() bool { return true }
+	c.Run(context.Background())
+	if n := len(rec.of(event.ClientStarted)); n != 1 || len(rec.of(event.ClientRestartScheduled)) != 0 {
+		t.Errorf("clean exit of a finished stream: %d starts, %d restarts scheduled", n, len(rec.of(event.ClientRestartScheduled)))
+	}
+	c, rec = newClient(t, "exit 1", true)
+	c.Finished = func() bool { return true }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { c.Run(ctx); close(done) }()
+	testenv.WaitFor(t, 30*time.Second, "a restart after an error exit", func() bool { return len(rec.of(event.ClientStarted)) >= 2 })
+	cancel()
+	<-done
+}
