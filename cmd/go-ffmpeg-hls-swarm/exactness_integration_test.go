@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/origin/origintest"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/proc"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/report"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/testenv"
 )
@@ -360,15 +361,16 @@ func exactRunWith(t *testing.T, bin string, origin func(ua string) tally, url st
 // bareClients runs n FFmpeg clients exactly as the swarm would, without its proxy, for d.
 func bareClients(t *testing.T, bin, url string, n int, d time.Duration) {
 	ua := uaMarker()
-	out, err := exec.Command(bin, "--print-cmd", "--user-agent", ua, url).Output()
+	pc := exec.Command(bin, "--print-cmd", "--user-agent", ua, url)
+	pc.Env = swarmEnv() // the same FFmpeg as the swarm's clients ($HLS_SWARM_FFMPEG)
+	out, err := pc.Output()
 	if err != nil {
 		t.Fatalf("--print-cmd: %v", err)
 	}
 	var cmds []*exec.Cmd
 	for i := 0; i < n; i++ {
 		c := exec.Command("bash", "-c", "exec "+strings.TrimSpace(string(out)))
-		c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-		if err := c.Start(); err != nil {
+		if err := proc.Start(c, syscall.SIGKILL); err != nil { // own process group, dies with the test
 			t.Fatal(err)
 		}
 		cmds = append(cmds, c)
