@@ -175,12 +175,14 @@ func Explain(err error, reg name.Registry, what string) error {
 	var ne net.Error
 	var oe *net.OpError
 	if errors.As(err, &oe) || errors.As(err, &ne) {
-		return fmt.Errorf("registry %s is unreachable (%v): start it or fix the reference", host, rootCause(err))
+		return fmt.Errorf("registry %s is unreachable (%v): start it or fix the reference", host, RootCause(err))
 	}
 	return fmt.Errorf("registry %s: %s: %w", host, what, err)
 }
 
-func rootCause(err error) error {
+// RootCause is the innermost error that err wraps (the dial or syscall error under a chain of
+// url, net and ggcr wrappers), for one-line messages.
+func RootCause(err error) error {
 	for {
 		u := errors.Unwrap(err)
 		if u == nil {

@@ -11,7 +11,9 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/daemon"
+
 	"github.com/moby/moby/client"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/imagegen/regclient"
 )
 
 // DockerDaemon loads one platform into the Docker engine at Host (default $DOCKER_HOST) through
@@ -49,7 +51,7 @@ func (d *DockerDaemon) Check(ctx context.Context) error {
 	defer cancel()
 	p, err := c.Ping(ctx, client.PingOptions{})
 	if err != nil {
-		return fmt.Errorf("docker engine at %s does not answer (%v): start dockerd or set DOCKER_HOST", c.DaemonHost(), rootCause(err))
+		return fmt.Errorf("docker engine at %s does not answer (%v): start dockerd or set DOCKER_HOST", c.DaemonHost(), regclient.RootCause(err))
 	}
 	if d.Zstd {
 		return checkZstd(d.String(), c.DaemonHost(), p.APIVersion)
@@ -144,15 +146,5 @@ func loadError(resp string) error {
 		if m.ErrorDetail.Message != "" {
 			return errors.New(m.ErrorDetail.Message)
 		}
-	}
-}
-
-func rootCause(err error) error {
-	for {
-		u := errors.Unwrap(err)
-		if u == nil {
-			return err
-		}
-		err = u
 	}
 }

@@ -351,7 +351,7 @@ func checkParent(kind, path string) error {
 		f, err = os.OpenFile(filepath.Clean(path), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 	}
 	if err != nil {
-		return fmt.Errorf("%s:%s: cannot write in %s (%v): pick a writable directory", kind, path, dir, rootCause(err))
+		return fmt.Errorf("%s:%s: cannot write in %s (%v): pick a writable directory", kind, path, dir, regclient.RootCause(err))
 	}
 	f.Close()
 	return os.Remove(f.Name())
