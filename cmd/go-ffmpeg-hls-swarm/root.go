@@ -52,7 +52,12 @@ gracefully and print the summary (exit 0 or 1 by thresholds); a second signal ex
   go-ffmpeg-hls-swarm --check http://127.0.0.1:8080/stream.m3u8
 
   # the FFmpeg command each client runs
-  go-ffmpeg-hls-swarm --print-cmd http://127.0.0.1:8080/stream.m3u8`,
+  go-ffmpeg-hls-swarm --print-cmd http://127.0.0.1:8080/stream.m3u8
+
+  # shard 1 of 3 of a 300-client test (runs 100), every shard ramping at the same time;
+  # then one verdict: go-ffmpeg-hls-swarm merge --threshold 'error_rate<0.01' shard-*.json
+  go-ffmpeg-hls-swarm --clients 300 --shard 1/3 --start-at 2026-11-27T22:00:00Z \
+    --summary-json shard-1.json URL`,
 		Version:       version.String(),
 		Args:          cobra.ArbitraryArgs,
 		SilenceUsage:  true,
