@@ -244,7 +244,7 @@ func TestMergeShards(t *testing.T) {
 	oldFormat := filepath.Join(dir, "v1.json")
 	writeFile(t, oldFormat, `{"format": 1, "url": "http://127.0.0.1:8080/stream.m3u8"}`)
 	broken := filepath.Join(dir, "broken.json")
-	writeFile(t, broken, `{"format": 2, `)
+	writeFile(t, broken, `{"format": 3, `)
 	empty := filepath.Join(dir, "empty")
 	if err := os.Mkdir(empty, 0o755); err != nil {
 		t.Fatal(err)
@@ -257,7 +257,7 @@ func TestMergeShards(t *testing.T) {
 		{"duplicate shard", []string{files[0], files[1], files[1]}, "are both shard 1/4"},
 		{"other URL", []string{files[0], otherURL}, "merge summaries of one URL only"},
 		{"other buckets", []string{files[0], otherBuckets}, "histogram segment_ttfb_seconds: bucket bounds"},
-		{"old format", []string{files[0], oldFormat}, "v1.json is summary format 1, merge reads format 2"},
+		{"old format", []string{files[0], oldFormat}, "v1.json is summary format 1, merge reads format 3"},
 		{"broken JSON", []string{broken}, "broken.json is not summary JSON"},
 		{"empty directory", []string{empty}, "holds no *.json summary"},
 		{"no argument", nil, "requires at least 1 arg"},

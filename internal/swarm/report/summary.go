@@ -26,7 +26,8 @@ type Run struct {
 
 // SummaryFormat is the version of the summary JSON's layout; a reader that merges summaries
 // (counters summed, histograms bucket by bucket) checks it. 2: numbers from the metering proxy.
-const SummaryFormat = 2
+// 3: percentiles from the histograms (Quantile), per-client bitrates, shard and merged_from.
+const SummaryFormat = 3
 
 // Summary is the end-of-run verdict. Its numbers come from one metrics.Snapshot, so they agree
 // with what /metrics served at the end of the run.
