@@ -99,8 +99,8 @@ func testDockerRun(t *testing.T, img image) {
 	// A real swarm on the host plays the container's stream.
 	s := runSwarm(t, img.swarm, base+"/stream.m3u8", 5, 15*time.Second)
 	if s.Requests.Segments <= 0 || s.Errors.Total != 0 || s.Clients.Peak != 5 {
-		t.Fatalf("swarm against the container: peak %d clients, %d segments, %d errors (want 5, > 0, 0)",
-			s.Clients.Peak, s.Requests.Segments, s.Errors.Total)
+		t.Fatalf("swarm against the container: peak %d clients, %d segments, %d errors (want 5, > 0, 0); errors by class %v, by object and class %v, http by status %v",
+			s.Clients.Peak, s.Requests.Segments, s.Errors.Total, s.Errors.Class, s.Errors.ObjectClass, s.Errors.HTTPStatus)
 	}
 	t.Logf("swarm: %d clients, %d segments, %d playlists, 0 errors", s.Clients.Peak, s.Requests.Segments, s.Requests.Playlists)
 
@@ -259,7 +259,10 @@ type summary struct {
 		Segments  int64 `json:"segments"`
 	} `json:"requests"`
 	Errors struct {
-		Total int64 `json:"total"`
+		Total       int64                       `json:"total"`
+		Class       map[string]int64            `json:"by_class"`
+		ObjectClass map[string]map[string]int64 `json:"by_object_class"`
+		HTTPStatus  map[string]int64            `json:"http_by_status"`
 	} `json:"errors"`
 }
 

@@ -27,6 +27,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -70,6 +71,32 @@ type Proxy struct {
 	wg    sync.WaitGroup
 	mu    sync.Mutex
 	conns map[net.Conn]struct{} // downstream and upstream, for Close
+	stats ConnStats
+	// closing is set when Close cuts the connections still open after drainTimeout: what
+	// that cuts short is the swarm's own end, not a failure of the origin or the network.
+	closing atomic.Bool
+}
+
+// ConnStats counts one client's connections: those it opened to its proxy and those the
+// proxy opened to the origin, by why. Without a redial they pair one to one.
+type ConnStats struct {
+	Accepted  int // client connections accepted
+	Dialled   int // origin connections opened for a client connection's first request
+	Redialled int // origin connections opened again after the origin closed a kept-alive one
+	OtherHost int // origin connections opened because a client connection changed host
+}
+
+// Stats reports the connections so far.
+func (p *Proxy) Stats() ConnStats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stats
+}
+
+func (p *Proxy) count(f func(*ConnStats)) {
+	p.mu.Lock()
+	f(&p.stats)
+	p.mu.Unlock()
 }
 
 // Listen starts a proxy on a free port of 127.0.0.1.
@@ -105,6 +132,7 @@ func (p *Proxy) Close() error {
 	select {
 	case <-done:
 	case <-t.C:
+		p.closing.Store(true)
 		p.mu.Lock()
 		for c := range p.conns {
 			c.Close()
@@ -126,6 +154,7 @@ func (p *Proxy) serve() {
 			return
 		}
 		p.track(c, true)
+		p.count(func(s *ConnStats) { s.Accepted++ })
 		p.wg.Add(1)
 		go p.handle(c)
 	}
@@ -251,6 +280,9 @@ func (p *Proxy) exchange(req *http.Request, down net.Conn, bw *bufio.Writer, upp
 
 	resp, up, reused, err := p.roundTrip(req, &u, upp)
 	ev.Reused = reused
+	if err != nil && p.closing.Load() {
+		return false // cut by Close at the swarm's end: no answer, and not the origin's failure
+	}
 	if err != nil {
 		ev.Class, ev.Reason, ev.Elapsed = classify(err), err.Error(), time.Since(start)
 		p.sink.Handle(ev)
@@ -292,6 +324,9 @@ func (p *Proxy) exchange(req *http.Request, down net.Conn, bw *bufio.Writer, upp
 	_ = body.r.Close()
 	ev.Bytes, ev.Elapsed = body.n, time.Since(start)
 	switch {
+	case body.err != nil && p.closing.Load():
+		// Close cut the body (the client had gone; the proxy was still reading the rest at the
+		// swarm's end): a response with the bytes received, not a failed attempt.
 	case body.err != nil:
 		ev.Class, ev.Reason = classify(body.err), body.err.Error()
 	case resp.StatusCode >= 400:
@@ -312,13 +347,16 @@ func (p *Proxy) exchange(req *http.Request, down net.Conn, bw *bufio.Writer, upp
 func (p *Proxy) roundTrip(req *http.Request, u *url.URL, upp **upstream) (*http.Response, *upstream, bool, error) {
 	addr := hostPort(u)
 	up := *upp
+	why := func(s *ConnStats) { s.Dialled++ }
 	if up != nil && up.addr != u.Scheme+"://"+addr {
 		p.closeUp(up)
 		up, *upp = nil, nil
+		why = func(s *ConnStats) { s.OtherHost++ }
 	}
 	reused := up != nil
 	for {
 		if up == nil {
+			p.count(why)
 			ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
 			var c net.Conn
 			var err error
@@ -352,6 +390,7 @@ func (p *Proxy) roundTrip(req *http.Request, u *url.URL, upp **upstream) (*http.
 		if reused && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 			errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)) {
 			reused = false
+			why = func(s *ConnStats) { s.Redialled++ }
 			continue
 		}
 		return nil, nil, reused, err

@@ -349,3 +349,39 @@ func BenchmarkProxyThroughput(b *testing.B) {
 		fetch(b, &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(u)}})
 	})
 }
+
+// TestProxyCloseCutsNoFailure: at the swarm's end a client has gone mid-body and the proxy is
+// still reading the rest from a slow origin when Close cuts the connection. That is the
+// swarm's own end, not a failure of the origin: one 200 with the bytes received, no class.
+func TestProxyCloseCutsNoFailure(t *testing.T) {
+	release, started := make(chan struct{}), make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "200000")
+		w.Write(make([]byte, 1000))
+		w.(http.Flusher).Flush()
+		close(started)
+		select { // the rest never comes before the proxy gives up draining
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	rec := &recorder{}
+	p, err := Listen(Options{Client: 1, Sink: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", strings.TrimPrefix(p.URL(), "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(conn, "GET %s/seg.ts HTTP/1.1\r\nHost: %s\r\n\r\n", srv.URL, strings.TrimPrefix(srv.URL, "http://"))
+	<-started
+	conn.Close() // the client leaves mid-body, as FFmpeg does when the swarm stops it
+	p.Close()    // cuts the drain after drainTimeout
+	got := rec.all()
+	if len(got) != 1 || got[0].Status != 200 || got[0].Class != "" || got[0].Bytes != 1000 {
+		t.Fatalf("events %+v, want one 200 of 1000 bytes and no failure class", got)
+	}
+}

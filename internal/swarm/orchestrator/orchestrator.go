@@ -356,7 +356,12 @@ func Run(ctx context.Context, c Config, sink event.Sink) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer proxies[i].Close() // after the client's last process: its last attempts are emitted
+			defer func() {
+				_ = proxies[i].Close() // after the client's last process: its last attempts are emitted
+				st := proxies[i].Stats()
+				c.Logger.Info("client connections", "client", i, "accepted", st.Accepted, "dialled", st.Dialled,
+					"redialled", st.Redialled, "other_host", st.OtherHost)
+			}()
 			t := time.NewTimer(time.Until(start.Add(at)))
 			select {
 			case <-runCtx.Done():
