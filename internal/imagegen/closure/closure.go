@@ -225,7 +225,20 @@ func Tops(paths []*StorePath) []string {
 
 // Subgraph returns the closure of roots within g (every path reachable from them).
 func (g *Graph) Subgraph(roots []string) (*Graph, error) {
-	var paths []*StorePath
+	reached, err := g.Reachable(roots...)
+	if err != nil {
+		return nil, err
+	}
+	paths := make([]*StorePath, len(reached))
+	for i, p := range reached {
+		paths[i] = g.Paths[p]
+	}
+	return New(roots, paths)
+}
+
+// Reachable lists every path reachable from roots within g, roots included, each once.
+func (g *Graph) Reachable(roots ...string) ([]string, error) {
+	var out []string
 	seen := map[string]bool{}
 	stack := slices.Clone(roots)
 	for len(stack) > 0 {
@@ -239,10 +252,10 @@ func (g *Graph) Subgraph(roots []string) (*Graph, error) {
 		if !ok {
 			return nil, fmt.Errorf("%s is not in the closure", p)
 		}
-		paths = append(paths, sp)
+		out = append(out, p)
 		stack = append(stack, sp.References...)
 	}
-	return New(roots, paths)
+	return out, nil
 }
 
 // FromNix builds the closure of installables with the nix command at nixBin ("nix" if

@@ -40,7 +40,10 @@ type component struct {
 // byComponent plans each component within its own budget; ok is false when the closure is one
 // component, the budget is tiny or the components do not fit: the caller plans it whole.
 func byComponent(g *closure.Graph, maxLayers int) (Plan, bool, error) {
-	comps := components(g)
+	comps, err := components(g)
+	if err != nil {
+		return Plan{}, false, err
+	}
 	limit := int(ComponentShare * float64(maxLayers))
 	if len(comps) < 2 || len(comps) > maxLayers || limit < 2 {
 		return Plan{}, false, nil
@@ -80,20 +83,15 @@ func byComponent(g *closure.Graph, maxLayers int) (Plan, bool, error) {
 
 // components splits g by the set of roots that reach each path; each component's paths keep
 // only their references within it.
-func components(g *closure.Graph) []component {
+func components(g *closure.Graph) ([]component, error) {
 	reach := map[string][]string{}
 	for _, r := range slices.Sorted(slices.Values(g.Roots)) {
-		seen := map[string]bool{}
-		stack := []string{r}
-		for len(stack) > 0 {
-			p := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			if seen[p] {
-				continue
-			}
-			seen[p] = true
+		reached, err := g.Reachable(r)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range reached {
 			reach[p] = append(reach[p], r)
-			stack = append(stack, g.Paths[p].References...)
 		}
 	}
 	byKey := map[string]*component{}
@@ -118,5 +116,5 @@ func components(g *closure.Graph) []component {
 		out = append(out, *c)
 	}
 	slices.SortFunc(out, func(a, b component) int { return cmp.Or(cmp.Compare(b.roots, a.roots), cmp.Compare(a.key, b.key)) })
-	return out
+	return out, nil
 }
