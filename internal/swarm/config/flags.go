@@ -23,6 +23,7 @@ const (
 	DefaultFFmpeg      = "ffmpeg"
 	DefaultGrace       = 3 * time.Second
 	DefaultLogFormat   = "text"
+	DefaultProgress    = 5 * time.Second
 )
 
 // Binding ties one flag to its environment variables and, where a profile sets it, to the
@@ -83,6 +84,9 @@ func AddFlags(fs *pflag.FlagSet, s *Settings) {
 	fs.StringVar(&s.LogFormat, "log-format", DefaultLogFormat, "log format: "+strings.Join(LogFormats, "|"))
 	fs.StringArrayVar(&s.Thresholds, "threshold", nil, "pass/fail condition such as 'error_rate<0.01' or 'startup_p95<3s' (repeatable)")
 	fs.StringVar(&s.SummaryJSON, "summary-json", "", "also write the end-of-run summary as JSON to this file")
+	fs.StringVar(&s.Timeseries, "timeseries", "", "write one record per --progress-interval to this file as it goes: NDJSON, or CSV when the name ends in .csv")
+	fs.DurationVar(&s.ProgressInterval, "progress-interval", DefaultProgress, "interval of the status line on stderr and of the --timeseries records")
+	fs.BoolVar(&s.Quiet, "quiet", false, "no status line on stderr")
 	fs.BoolVar(&s.PrintCmd, "print-cmd", false, "print the FFmpeg command line of one client and exit")
 	fs.BoolVar(&s.Check, "check", false, "run one client for 10s (stopping it takes at most --grace-period more) and report pass/fail; not with --clients or --duration")
 	fs.Int64Var(&s.Seed, "seed", 0, "random seed for ramp jitter and backoff (0: a random seed)")

@@ -40,9 +40,14 @@ type Settings struct {
 	LogFormat         string
 	Thresholds        []string
 	SummaryJSON       string
-	PrintCmd          bool
-	Check             bool
-	Seed              int64
+	// Timeseries is --timeseries: a file of one record per ProgressInterval (NDJSON, or CSV
+	// when it ends in .csv). Quiet turns the status line on stderr off.
+	Timeseries       string
+	ProgressInterval time.Duration
+	Quiet            bool
+	PrintCmd         bool
+	Check            bool
+	Seed             int64
 	// Shard is --shard as given ("I/N", "" = not sharded); ShardIndex and ShardCount are its
 	// parsed value (ShardCount 0 = not sharded). Clients and RampRate are this shard's share.
 	Shard                  string
@@ -61,6 +66,9 @@ var (
 	LogLevels  = []string{"debug", "info", "warn", "warning", "error"}
 	LogFormats = []string{"text", "json"}
 )
+
+// MinProgressInterval is the shortest --progress-interval.
+const MinProgressInterval = 100 * time.Millisecond
 
 // CheckDuration is how long --check runs its one client.
 const CheckDuration = 10 * time.Second
@@ -84,6 +92,8 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("--metrics-port %d: must be 0..65535 (0 picks a free port, logged at start)", s.MetricsPort)
 	case s.MetricsLinger < 0:
 		return fmt.Errorf("--metrics-linger %s: must not be negative", s.MetricsLinger)
+	case s.ProgressInterval < MinProgressInterval:
+		return fmt.Errorf("--progress-interval %s: give at least %s", s.ProgressInterval, MinProgressInterval)
 	case s.FFmpegPath == "":
 		return fmt.Errorf("--ffmpeg is empty: name the ffmpeg program or its path")
 	}
@@ -133,7 +143,8 @@ func (s Settings) LogAttrs() []any {
 		"grace_period", s.GracePeriod.String(), "metrics_addr", s.ListenAddr(),
 		"metrics_linger", s.MetricsLinger.String(),
 		"log_level", s.LogLevel, "log_format", s.LogFormat, "thresholds", s.Thresholds,
-		"summary_json", s.SummaryJSON, "check", s.Check, "shard", s.Shard, "start_at", s.StartAt,
+		"summary_json", s.SummaryJSON,
+		"timeseries", s.Timeseries, "progress_interval", s.ProgressInterval.String(), "quiet", s.Quiet, "check", s.Check, "shard", s.Shard, "start_at", s.StartAt,
 	}
 	names := make([]string, 0, len(s.Sources))
 	for n, src := range s.Sources {

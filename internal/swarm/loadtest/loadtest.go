@@ -17,6 +17,7 @@ import (
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/metrics"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/orchestrator"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/report"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/timeseries"
 )
 
 // Exit codes of a swarm run (docs/reference/cli.md lists them for users).
@@ -41,7 +42,9 @@ var checkThresholds = []string{"startup_max<=10s", "errors==0", "restarts==0"}
 
 // Options are what a run needs besides its settings.
 type Options struct {
-	Stdout  io.Writer
+	Stdout io.Writer
+	// Stderr gets the status line every --progress-interval (nil or --quiet: none).
+	Stderr  io.Writer
 	Logger  *slog.Logger
 	Version string
 }
@@ -82,7 +85,12 @@ func Run(ctx context.Context, s config.Settings, o Options) (int, error) {
 		return fail(ExitUsage, fmt.Errorf("--threshold: %w", err))
 	}
 	if s.SummaryJSON != "" {
-		if err := report.CheckJSONPath(s.SummaryJSON); err != nil {
+		if err := report.CheckPath("--summary-json", s.SummaryJSON); err != nil {
+			return fail(ExitUsage, err)
+		}
+	}
+	if s.Timeseries != "" {
+		if err := report.CheckPath("--timeseries", s.Timeseries); err != nil {
 			return fail(ExitUsage, err)
 		}
 	}
@@ -127,10 +135,24 @@ func Run(ctx context.Context, s config.Settings, o Options) (int, error) {
 			"grace_period", s.GracePeriod.String(), "pass_if", strings.Join(checkThresholds, ", "))
 	}
 	log.Info("effective settings", s.LogAttrs()...)
+	var outputs []timeseries.Output
+	if s.Timeseries != "" {
+		f, err := timeseries.Create(s.Timeseries)
+		if err != nil {
+			return fail(ExitRuntime, err)
+		}
+		defer f.Close()
+		outputs = append(outputs, f)
+	}
+	if o.Stderr != nil && !s.Quiet {
+		outputs = append(outputs, timeseries.StatusWriter(o.Stderr))
+	}
 	waitForStart(ctx, log, s.StartTime)
 	started := time.Now()
+	series := timeseries.Start(started, s.Duration, s.ProgressInterval, col.Snapshot, outputs...)
 	runErr := orchestrator.Run(ctx, ec, event.Sink(col))
 	ended := time.Now()
+	series.Stop() // before the final snapshot: the records' intervals add up to it
 	interrupted := ctx.Err() != nil
 	if interrupted && errors.Is(runErr, context.Canceled) {
 		runErr = nil
@@ -148,6 +170,14 @@ func Run(ctx context.Context, s config.Settings, o Options) (int, error) {
 		run.Shard = &report.Shard{Index: s.ShardIndex, Count: s.ShardCount}
 	}
 	sum := report.New(run, snap, thresholds)
+	if err := series.Final(snap, ended); err != nil {
+		if s.Timeseries != "" {
+			err = fmt.Errorf("--timeseries %s: %w", s.Timeseries, err)
+		}
+		if runErr == nil {
+			runErr = err
+		}
+	}
 	if err := sum.WriteTable(o.Stdout); err != nil {
 		return fail(ExitRuntime, fmt.Errorf("print summary: %w", err))
 	}

@@ -25,7 +25,7 @@ func Merge(args []string, o MergeOptions) (int, error) {
 		return fail(ExitUsage, fmt.Errorf("--threshold: %w", err))
 	}
 	if o.SummaryJSON != "" {
-		if err := report.CheckJSONPath(o.SummaryJSON); err != nil {
+		if err := report.CheckPath("--summary-json", o.SummaryJSON); err != nil {
 			return fail(ExitUsage, err)
 		}
 	}

@@ -163,7 +163,7 @@ func TestNoStartupSampleFailsPercentileThreshold(t *testing.T) {
 func TestWriteJSONFile(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "summary.json")
-	if err := CheckJSONPath(path); err != nil {
+	if err := CheckPath("--summary-json", path); err != nil {
 		t.Fatal(err)
 	}
 	th, _ := ParseThresholds([]string{"segments<1"})
@@ -190,11 +190,11 @@ func TestWriteJSONFile(t *testing.T) {
 	if len(entries) != 1 {
 		t.Errorf("temporary files left behind: %v", entries)
 	}
-	if err := CheckJSONPath(filepath.Join(dir, "missing", "s.json")); err == nil {
-		t.Error("CheckJSONPath accepts a missing directory")
+	if err := CheckPath("--summary-json", filepath.Join(dir, "missing", "s.json")); err == nil {
+		t.Error("CheckPath accepts a missing directory")
 	}
-	if err := CheckJSONPath(dir); err == nil {
-		t.Error("CheckJSONPath accepts a directory")
+	if err := CheckPath("--summary-json", dir); err == nil {
+		t.Error("CheckPath accepts a directory")
 	}
 	if err := s.WriteJSONFile(filepath.Join(dir, "missing", "s.json")); err == nil {
 		t.Error("WriteJSONFile into a missing directory succeeded")

@@ -156,18 +156,19 @@ func (s Summary) WriteJSONFile(path string) (err error) {
 	return nil
 }
 
-// CheckJSONPath fails early, before a run, when the summary could not be written to path.
-func CheckJSONPath(path string) error {
+// CheckPath fails early, before a run, when the file a flag names (--summary-json,
+// --timeseries) could not be written.
+func CheckPath(flag, path string) error {
 	dir := filepath.Dir(path)
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		return fmt.Errorf("--summary-json %s is a directory: name a file", path)
+		return fmt.Errorf("%s %s is a directory: name a file", flag, path)
 	}
-	f, err := os.CreateTemp(dir, ".summary-check-*")
+	f, err := os.CreateTemp(dir, ".write-check-*")
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("--summary-json %s: directory %s does not exist: create it or choose another path", path, dir)
+		return fmt.Errorf("%s %s: directory %s does not exist: create it or choose another path", flag, path, dir)
 	case err != nil:
-		return fmt.Errorf("--summary-json %s: cannot write in %s (%v): choose another path", path, dir, errors.Unwrap(err))
+		return fmt.Errorf("%s %s: cannot write in %s (%v): choose another path", flag, path, dir, errors.Unwrap(err))
 	}
 	f.Close()
 	return os.Remove(f.Name())
