@@ -439,20 +439,23 @@ func bareClients(t *testing.T, bin, url string, n int, d time.Duration) []int {
 	if err != nil {
 		t.Fatal(err)
 	}
+	pc := exec.Command(bin, "--print-cmd", "--user-agent", ua, url)
+	pc.Env = swarmEnv() // the same FFmpeg as the swarm's clients ($HLS_SWARM_FFMPEG)
+	out, err := pc.Output()
+	if err != nil {
+		t.Fatalf("--print-cmd: %v", err)
+	}
+	line := strings.TrimSpace(string(out))
+	if !strings.Contains(line, url) {
+		t.Fatalf("--print-cmd %q does not hold the URL %q as is", line, url)
+	}
 	counts := make([]atomic.Int64, n)
 	var cmds []*exec.Cmd
 	for i := 0; i < n; i++ {
-		relay := countingRelay(t, target.Host, &counts[i])
 		u := *target
-		u.Host = relay
-		pc := exec.Command(bin, "--print-cmd", "--user-agent", ua, u.String())
-		pc.Env = swarmEnv() // the same FFmpeg as the swarm's clients ($HLS_SWARM_FFMPEG)
-		out, err := pc.Output()
-		if err != nil {
-			t.Fatalf("--print-cmd: %v", err)
-		}
+		u.Host = countingRelay(t, target.Host, &counts[i])
 		// fd 3 for its -progress pipe:3: FFmpeg 7.1 exits at once when it cannot open it (5.1 goes on).
-		c := exec.Command("bash", "-c", "exec 3>/dev/null; exec "+strings.TrimSpace(string(out)))
+		c := exec.Command("bash", "-c", "exec 3>/dev/null; exec "+strings.Replace(line, url, u.String(), 1))
 		if err := proc.Start(c, syscall.SIGKILL); err != nil { // own process group, dies with the test
 			t.Fatal(err)
 		}
@@ -466,11 +469,11 @@ func bareClients(t *testing.T, bin, url string, n int, d time.Duration) []int {
 		_ = syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
 		_ = c.Wait()
 	}
-	out := make([]int, n)
+	opened := make([]int, n)
 	for i := range counts {
-		out[i] = int(counts[i].Load())
+		opened[i] = int(counts[i].Load())
 	}
-	return out
+	return opened
 }
 
 // countingRelay listens on a free loopback port and relays each connection to addr over a
