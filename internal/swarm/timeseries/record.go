@@ -18,7 +18,9 @@ type Record struct {
 	Time            time.Time `json:"time"`
 	ElapsedSeconds  float64   `json:"elapsed_seconds"`
 	IntervalSeconds float64   `json:"interval_seconds"`
-	// RemainingSeconds is nil when the run has no duration (it runs until interrupted).
+	// DurationSeconds is the run's --duration (0: until interrupted); RemainingSeconds is
+	// what is left of it (nil when the run has no duration).
+	DurationSeconds  float64  `json:"duration_seconds"`
 	RemainingSeconds *float64 `json:"remaining_seconds"`
 	// Final marks the last record, written when the run ended (its interval may be short).
 	Final bool `json:"final"`
@@ -103,7 +105,7 @@ func (s *Sampler) Next(snap metrics.Snapshot, at time.Time) Record {
 	}
 	if s.duration > 0 {
 		rem := max(0, (s.duration - at.Sub(s.start)).Seconds())
-		r.RemainingSeconds = &rem
+		r.RemainingSeconds, r.DurationSeconds = &rem, s.duration.Seconds()
 	}
 	r.Attempts = r.Totals.Attempts - sum(s.prev.Attempts)
 	r.Bytes = r.Totals.Bytes - sum(s.prev.Bytes)

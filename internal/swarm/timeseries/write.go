@@ -102,6 +102,7 @@ func columns() []column {
 		{"time", func(r Record) string { return r.Time.Format(time.RFC3339Nano) }},
 		{"elapsed_seconds", func(r Record) string { return f64(r.ElapsedSeconds) }},
 		{"interval_seconds", func(r Record) string { return f64(r.IntervalSeconds) }},
+		{"duration_seconds", func(r Record) string { return f64(r.DurationSeconds) }},
 		{"remaining_seconds", func(r Record) string {
 			if r.RemainingSeconds == nil {
 				return ""
@@ -175,8 +176,8 @@ func csvRow(r Record) []string {
 // Latencies show "-" when no segment was received in the interval.
 func StatusLine(r Record) string {
 	clock := mmss(r.ElapsedSeconds)
-	if r.RemainingSeconds != nil {
-		clock += "/" + mmss(r.ElapsedSeconds+*r.RemainingSeconds)
+	if r.DurationSeconds > 0 {
+		clock += "/" + mmss(r.DurationSeconds)
 	}
 	lat := func(p Percentiles) string {
 		if p.Samples == 0 {
@@ -202,7 +203,7 @@ func StatusLine(r Record) string {
 }
 
 func mmss(seconds float64) string {
-	s := int(seconds + 0.5)
+	s := int(seconds)
 	return fmt.Sprintf("%02d:%02d", s/60, s%60)
 }
 
