@@ -39,11 +39,7 @@ var backoffBuckets = []float64{0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30}
 // LatencyBuckets are the request-latency histograms' upper bounds in seconds.
 var latencyBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20, 30}
 
-// maxSamples bounds the raw samples kept per latency (the summary takes each latency's maximum
-// from them; its percentiles come from the histograms, see report.Quantile).
-const maxSamples = 1 << 20
-
-// Names of the latency sample sets (Snapshot.Samples) and of their histograms (without the
+// Names of the latencies (Snapshot.Maxima) and of their histograms (without the
 // namespace).
 const (
 	Startup         = "time_to_first_segment_seconds"
@@ -66,7 +62,7 @@ type Collector struct {
 	clients map[int]*clientState
 	running int
 	vod     bool // a media playlist with ENDLIST was seen
-	samples map[string][]time.Duration
+	maxima  map[string]time.Duration // largest observation of each latency (the histograms have the rest)
 	peak    int
 	first   time.Time // first event seen
 	last    time.Time // last event seen
@@ -95,7 +91,7 @@ func New(version string) *Collector {
 		reg:     prometheus.NewRegistry(),
 		clients: map[int]*clientState{},
 		now:     time.Now,
-		samples: map[string][]time.Duration{},
+		maxima:  map[string]time.Duration{},
 		latency: map[string]prometheus.Histogram{},
 	}
 	gauge := func(name, help string) prometheus.Gauge {
@@ -186,7 +182,8 @@ func (c *Collector) SetTarget(n int) { c.target.Set(float64(n)) }
 func (c *Collector) Ready() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.samples[Startup]) > 0
+	_, ok := c.maxima[Startup]
+	return ok
 }
 
 func (c *Collector) client(i int) *clientState {
@@ -200,8 +197,8 @@ func (c *Collector) client(i int) *clientState {
 
 func (c *Collector) observe(name string, d time.Duration) {
 	c.latency[name].Observe(d.Seconds())
-	if len(c.samples[name]) < maxSamples {
-		c.samples[name] = append(c.samples[name], d)
+	if m, ok := c.maxima[name]; !ok || d > m {
+		c.maxima[name] = d
 	}
 }
 

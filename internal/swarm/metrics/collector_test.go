@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"math"
 	"net/http"
 	"os/exec"
 	"strings"
@@ -98,9 +99,10 @@ func TestSnapshot(t *testing.T) {
 		{"refused", s.Errors["media"]["refused"], 1},
 		{"reused", s.Reused, 1},
 		{"stalls", s.Stalls, 2},
-		{"startup samples", int64(len(s.Samples[Startup])), 3},
-		{"segment ttfb samples", int64(len(s.Samples[SegmentTTFB])), 3},
-		{"playlist samples", int64(len(s.Samples[PlaylistLatency])), 1},
+		{"segment ttfb samples", int64(s.Histograms[SegmentTTFB].Count), 3},
+		{"playlist samples", int64(s.Histograms[PlaylistLatency].Count), 1},
+		{"startup max ms", s.Maxima[Startup].Milliseconds(), 1000},
+		{"segment download max ms", s.Maxima[SegmentDownload].Milliseconds(), 100},
 		{"startup histogram", int64(s.Histograms[Startup].Count), 3},
 	}
 	for _, ck := range checks {
@@ -114,12 +116,11 @@ func TestSnapshot(t *testing.T) {
 	if got := s.LastEvent.Sub(s.FirstEvent); got != 7*time.Second {
 		t.Errorf("event span = %s, want 7s", got)
 	}
-	want := ms(500, 1000, 700)
-	for i, d := range s.Samples[Startup] {
-		if d != want[i] {
-			t.Errorf("startup samples %v, want %v (client start → segment received)", s.Samples[Startup], want)
-			break
-		}
+	// Start-ups (client start → segment received) of 0.5, 1.0 and 0.7 s: one each in the
+	// buckets ending at 0.5, 0.75 and 1 s.
+	if h := s.Histograms[Startup]; h.Cumulative[2] != 1 || h.Cumulative[3] != 2 || h.Cumulative[4] != 3 ||
+		h.Cumulative[1] != 0 || math.Abs(h.Sum-2.2) > 1e-9 {
+		t.Errorf("startup histogram %+v, want one start-up each of 0.5, 0.7 and 1 s", h)
 	}
 	if h := s.Histograms[SegmentTTFB]; h.Count != 3 || len(h.UpperBounds) != len(latencyBuckets) || h.Cumulative[1] != 3 {
 		t.Errorf("segment ttfb histogram %+v", h)

@@ -34,9 +34,9 @@ type Snapshot struct {
 	WatchedSeconds  float64
 	VOD             bool
 	Bitrates        []float64
-	// Samples are the raw observations behind each latency histogram (by name: Startup,
-	// SegmentTTFB, SegmentDownload, PlaylistLatency); the summary takes their maxima.
-	Samples map[string][]time.Duration
+	// Maxima are the largest observation of each latency with at least one (by name: Startup,
+	// SegmentTTFB, SegmentDownload, PlaylistLatency); the histograms have the distribution.
+	Maxima map[string]time.Duration
 	// Histograms are the same histograms as /metrics serves them, bucket by bucket, so runs on
 	// several machines can be merged.
 	Histograms map[string]Histogram
@@ -132,10 +132,6 @@ func (c *Collector) Snapshot() (Snapshot, error) {
 			bitrates = append(bitrates, b)
 		}
 	}
-	samples := map[string][]time.Duration{}
-	for k, v := range c.samples {
-		samples[k] = slices.Clone(v)
-	}
 	return Snapshot{
 		TargetClients:     int(one("target_clients")),
 		ActiveClients:     int(one("active_clients")),
@@ -155,7 +151,7 @@ func (c *Collector) Snapshot() (Snapshot, error) {
 		WatchedSeconds:    one("watched_seconds_total"),
 		VOD:               vod,
 		Bitrates:          bitrates,
-		Samples:           samples,
+		Maxima:            maps.Clone(c.maxima),
 		Histograms:        maps.Clone(hists),
 		FirstEvent:        c.first,
 		LastEvent:         c.last,

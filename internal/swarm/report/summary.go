@@ -164,10 +164,8 @@ func New(run Run, s metrics.Snapshot, thresholds []Threshold) Summary {
 		Errors:      Errors{ObjectCls: s.Errors},
 	}
 	maxima := map[string]float64{}
-	for name, samples := range s.Samples {
-		if len(samples) > 0 {
-			maxima[name] = slices.Max(samples).Seconds()
-		}
+	for name, m := range s.Maxima {
+		maxima[name] = m.Seconds()
 	}
 	sum.derive(maxima, thresholds)
 	return sum
