@@ -7,6 +7,8 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"maps"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -30,6 +32,7 @@ func TestTimeseriesIntegration(t *testing.T) {
 	t.Run("records add up to the summary; a status line each interval", func(t *testing.T) { seriesAddsUp(t, bin, o.PlaylistURL) })
 	t.Run("CSV with --quiet", func(t *testing.T) { seriesCSVQuiet(t, bin, o.PlaylistURL) })
 	t.Run("SIGKILL keeps every complete record", func(t *testing.T) { seriesSIGKILL(t, bin, o.PlaylistURL) })
+	t.Run("errors by class and status add up", func(t *testing.T) { seriesErrors(t, bin, o.BaseURL) })
 }
 
 var statusLine = regexp.MustCompile(`(?m)^\[(\d\d):(\d\d)(/\d\d:\d\d)?\] clients (\d+)/(\d+) \(stalled \d+\)  ([0-9.]+) req/s  ([0-9.]+) MB/s  seg ttfb p95 \S+  dl p95 \S+  errors \d+.*$`)
@@ -237,5 +240,54 @@ func seriesSIGKILL(t *testing.T, bin, playlist string) {
 	}
 	if att == 0 {
 		t.Error("no attempt recorded before the kill")
+	}
+}
+
+func seriesErrors(t *testing.T, bin, base string) {
+	p := newFaultProxy(t, base)
+	p.mu.Lock()
+	p.failFor = func(n int) int {
+		switch n % 4 {
+		case 1:
+			return http.StatusNotFound
+		case 3:
+			return http.StatusInternalServerError
+		}
+		return 0
+	}
+	p.mu.Unlock()
+	dir := t.TempDir()
+	series, summary := filepath.Join(dir, "run.ndjson"), filepath.Join(dir, "summary.json")
+	s := startSwarm(t, bin, "--clients", "3", "--ramp-rate", "20", "--duration", "12s", "--progress-interval", "2s",
+		"--timeseries", series, "--summary-json", summary, "http://"+p.addr+"/stream.m3u8")
+	if code := s.wait(120 * time.Second); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	recs, partial := parseNDJSON(t, series)
+	if partial != "" || len(recs) < 2 {
+		t.Fatalf("%d records, trailing %q", len(recs), partial)
+	}
+	sum := readSummary(t, summary)
+	var att, byt, errs int64
+	byClass, byStatus := map[string]int64{}, map[string]int64{}
+	for _, r := range recs {
+		att, byt, errs = att+r.Attempts, byt+r.Bytes, errs+r.Errors
+		for k, v := range r.ErrorsByClass {
+			byClass[k] += v
+		}
+		for k, v := range r.HTTPErrorsByStatus {
+			byStatus[k] += v
+		}
+	}
+	checkAddsUp(t, att, byt, errs, recs[len(recs)-1].Totals, sum)
+	t.Logf("errors by class %v, http errors by status %v; summary %v, %v", byClass, byStatus, sum.Errors.Class, sum.Errors.HTTPStatus)
+	if !maps.Equal(byClass, sum.Errors.Class) || !maps.Equal(byStatus, sum.Errors.HTTPStatus) {
+		t.Errorf("records' errors by class %v and by status %v != summary's %v and %v", byClass, byStatus, sum.Errors.Class, sum.Errors.HTTPStatus)
+	}
+	if byStatus["404"] == 0 || byStatus["500"] == 0 {
+		t.Errorf("the fault proxy's 404 and 500 were not seen: %v", byStatus)
+	}
+	if !regexp.MustCompile(`(?m)^\[.*errors [1-9]\d* \(http [1-9]`).MatchString(s.stderr.String()) {
+		t.Errorf("no status line names the http errors:\n%s", swarmTail(s.stderr.String(), 10))
 	}
 }
