@@ -94,6 +94,30 @@ func TestDefaultsAndEnvTypes(t *testing.T) {
 	}
 }
 
+func TestProgressSettings(t *testing.T) {
+	s, err := resolve(t, []string{testURL}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.ProgressInterval != DefaultProgress || s.Quiet || s.Timeseries != "" {
+		t.Errorf("defaults: interval %s quiet %v timeseries %q", s.ProgressInterval, s.Quiet, s.Timeseries)
+	}
+	env := map[string]string{"SWARM_PROGRESS_INTERVAL": "2s", "SWARM_QUIET": "true", "SWARM_TIMESERIES": "/tmp/run.csv"}
+	if s, err = resolve(t, []string{testURL}, env); err != nil {
+		t.Fatal(err)
+	}
+	if s.ProgressInterval != 2*time.Second || !s.Quiet || s.Timeseries != "/tmp/run.csv" ||
+		s.Sources["progress-interval"] != "env SWARM_PROGRESS_INTERVAL" || s.Sources["quiet"] != "env SWARM_QUIET" {
+		t.Errorf("from env: interval %s quiet %v timeseries %q sources %v", s.ProgressInterval, s.Quiet, s.Timeseries, s.Sources)
+	}
+	if s, err = resolve(t, []string{"--progress-interval", "1s", "--quiet=false", "--timeseries", "x.ndjson", testURL}, env); err != nil {
+		t.Fatal(err)
+	}
+	if s.ProgressInterval != time.Second || s.Quiet || s.Timeseries != "x.ndjson" || s.Sources["quiet"] != "flag" {
+		t.Errorf("flags over env: interval %s quiet %v timeseries %q", s.ProgressInterval, s.Quiet, s.Timeseries)
+	}
+}
+
 func TestCheckMode(t *testing.T) {
 	s, err := resolve(t, []string{"--check", testURL}, map[string]string{"SWARM_RAMP_RATE": "2"})
 	if err != nil {
@@ -150,6 +174,9 @@ func TestInvalid(t *testing.T) {
 		{"negative port", []string{"--metrics-port", "-1", testURL}, nil, "--metrics-port -1: must be 0..65535"},
 		{"bad addr", []string{"--metrics-addr", "nowhere", testURL}, nil, "--metrics-addr"},
 		{"empty ffmpeg", []string{"--ffmpeg", "", testURL}, nil, "--ffmpeg is empty"},
+		{"short progress interval", []string{"--progress-interval", "10ms", testURL}, nil, "--progress-interval 10ms: give at least 100ms"},
+		{"env zero progress interval", []string{testURL}, map[string]string{"SWARM_PROGRESS_INTERVAL": "0s"}, "--progress-interval 0s"},
+		{"env bad quiet", []string{testURL}, map[string]string{"SWARM_QUIET": "maybe"}, "environment SWARM_QUIET=\"maybe\""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
