@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -156,5 +157,63 @@ func TestFiles(t *testing.T) {
 			got[1].RemainingSeconds != nil || !got[1].Final {
 			t.Errorf("ndjson records %+v", got)
 		}
+	}
+}
+
+// TestSeries runs the sampling loop on a collector fed while it runs: records arrive in order,
+// the final one comes from the snapshot given to Final, and nothing is written after it.
+func TestSeries(t *testing.T) {
+	c := metrics.New("test")
+	var (
+		mu   sync.Mutex
+		recs []Record
+	)
+	out := OutputFunc(func(r Record) error {
+		mu.Lock()
+		defer mu.Unlock()
+		recs = append(recs, r)
+		return nil
+	})
+	count := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(recs)
+	}
+	start := time.Now()
+	s := Start(start, 0, 10*time.Millisecond, c.Snapshot, out)
+	for i := 0; count() < 3; i++ {
+		if time.Since(start) > time.Minute {
+			t.Fatal("no 3 records within a minute")
+		}
+		c.Handle(event.Event{Kind: event.Request, Client: 0, Time: time.Now(), Object: event.ObjectSegment, Status: 200, Bytes: 10})
+		time.Sleep(time.Millisecond)
+	}
+	s.Stop()
+	n := count()
+	c.Handle(event.Event{Kind: event.Request, Client: 0, Time: time.Now(), Object: event.ObjectSegment, Status: 200, Bytes: 10})
+	snap, err := c.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Final(snap, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(recs) != n+1 || !recs[n].Final || recs[n].Attempts < 1 {
+		t.Fatalf("%d records after Stop, then %d; last %+v", n, len(recs), recs[len(recs)-1])
+	}
+	var att int64
+	for i, r := range recs {
+		att += r.Attempts
+		if i > 0 && !r.Time.After(recs[i-1].Time) {
+			t.Errorf("record %d at %s, not after %s", i, r.Time, recs[i-1].Time)
+		}
+		if r.RemainingSeconds != nil || r.DurationSeconds != 0 {
+			t.Errorf("record %d of an unbounded run has remaining %v", i, r.RemainingSeconds)
+		}
+	}
+	if total := snap.Attempts[event.ObjectSegment]; att != total || recs[n].Totals.Attempts != total {
+		t.Errorf("records add up to %d, final totals %d, snapshot %d", att, recs[n].Totals.Attempts, total)
 	}
 }
