@@ -61,7 +61,7 @@ type Collector struct {
 	mu      sync.Mutex
 	clients map[int]*clientState
 	running int
-	vod     bool // a media playlist with ENDLIST was seen
+	vod     bool                     // a media playlist with ENDLIST was seen
 	maxima  map[string]time.Duration // largest observation of each latency (the histograms have the rest)
 	peak    int
 	first   time.Time // first event seen
