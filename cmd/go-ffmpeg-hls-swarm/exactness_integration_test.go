@@ -120,17 +120,7 @@ func TestSwarmExactness(t *testing.T) {
 
 	t.Run("404 and 500 from a fault proxy equal the log plus the proxy's answers", func(t *testing.T) {
 		p := newFaultProxy(t, o.BaseURL)
-		p.mu.Lock()
-		p.failFor = func(n int) int {
-			switch n % 5 {
-			case 1:
-				return http.StatusNotFound
-			case 3:
-				return http.StatusInternalServerError
-			}
-			return 0
-		}
-		p.mu.Unlock()
+		p.fail404And500(5)
 		sum, _ := exactRun(t, bin, ng, "http://"+p.addr+"/stream.m3u8", 20, "40s", p, nil)
 		if sum.Errors.HTTPStatus["404"] == 0 || sum.Errors.HTTPStatus["500"] == 0 || sum.Errors.Total != sum.Errors.HTTP {
 			t.Errorf("errors %+v: want 404s and 500s and nothing else", sum.Errors)

@@ -225,6 +225,26 @@ func (p *faultProxy) addAnswers(t tally, ua string) {
 
 var swarmSegmentNumber = regexp.MustCompile(`(\d+)\.ts$`)
 
+// fail404And500 makes p answer 404 for segment n when n%every == 1 and 500 when n%every == 3.
+func (p *faultProxy) fail404And500(every int) {
+	p.setFail(func(n int) int {
+		switch n % every {
+		case 1:
+			return http.StatusNotFound
+		case 3:
+			return http.StatusInternalServerError
+		}
+		return 0
+	})
+}
+
+// setFail sets the status p answers for segment n (0 = pass through).
+func (p *faultProxy) setFail(f func(segment int) int) {
+	p.mu.Lock()
+	p.failFor = f
+	p.mu.Unlock()
+}
+
 func newFaultProxy(t *testing.T, base string) *faultProxy {
 	target, err := url.Parse(base)
 	if err != nil {
@@ -306,17 +326,7 @@ func (p *faultProxy) down() {
 
 func httpErrors(t *testing.T, bin, base string) {
 	p := newFaultProxy(t, base)
-	p.mu.Lock()
-	p.failFor = func(n int) int {
-		switch n % 4 {
-		case 1:
-			return http.StatusNotFound
-		case 3:
-			return http.StatusInternalServerError
-		}
-		return 0
-	}
-	p.mu.Unlock()
+	p.fail404And500(4)
 	const clients = 10
 	s := startSwarm(t, bin, "--clients", strconv.Itoa(clients), "--ramp-rate", "20", "--duration", "0",
 		"--threshold", "http_errors==0", "http://"+p.addr+"/stream.m3u8")
@@ -572,7 +582,7 @@ func checkAndPrint(t *testing.T, bin, playlist, base string) {
 	t.Logf("--check took %s", time.Since(start).Round(time.Millisecond))
 
 	p := newFaultProxy(t, base)
-	p.failFor = func(int) int { return http.StatusNotFound }
+	p.setFail(func(int) int { return http.StatusNotFound })
 	out, errOut, code = run("--check", "http://"+p.addr+"/stream.m3u8")
 	if code != 1 || !strings.Contains(out, "check: FAIL") || !strings.Contains(errOut, "thresholds failed: startup_max<=10s, errors==0") {
 		t.Errorf("--check with every segment 404: exit %d, stdout:\n%s\nstderr:\n%s", code, out, swarmTail(errOut, 5))

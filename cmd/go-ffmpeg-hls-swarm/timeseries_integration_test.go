@@ -8,7 +8,6 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"maps"
-	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -245,17 +244,7 @@ func seriesSIGKILL(t *testing.T, bin, playlist string) {
 
 func seriesErrors(t *testing.T, bin, base string) {
 	p := newFaultProxy(t, base)
-	p.mu.Lock()
-	p.failFor = func(n int) int {
-		switch n % 4 {
-		case 1:
-			return http.StatusNotFound
-		case 3:
-			return http.StatusInternalServerError
-		}
-		return 0
-	}
-	p.mu.Unlock()
+	p.fail404And500(4)
 	dir := t.TempDir()
 	series, summary := filepath.Join(dir, "run.ndjson"), filepath.Join(dir, "summary.json")
 	s := startSwarm(t, bin, "--clients", "3", "--ramp-rate", "20", "--duration", "12s", "--progress-interval", "2s",
