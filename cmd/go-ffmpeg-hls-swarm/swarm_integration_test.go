@@ -589,12 +589,10 @@ func checkAndPrint(t *testing.T, bin, playlist, base string) {
 	}
 }
 
-func sigkillSwarm(t *testing.T, bin, playlist string) {
-	const clients = 5
-	s := startSwarm(t, bin, "--clients", strconv.Itoa(clients), "--ramp-rate", "20", "--duration", "0", playlist)
-	s.waitMetric(30*time.Second, "5 active clients", func(m map[string]float64) bool {
-		return m["hls_swarm_active_clients"] == clients
-	})
+// killSwarm SIGKILLs the swarm once its clients (FFmpeg children) run, and waits for every one of
+// them to die with it (the parent-death signal).
+func killSwarm(t *testing.T, s *swarmProc, clients int) {
+	t.Helper()
 	kids := waitChildren(t, s.cmd.Process.Pid, clients)
 	if err := s.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
@@ -608,6 +606,15 @@ func sigkillSwarm(t *testing.T, bin, playlist string) {
 		}
 		return true
 	})
+}
+
+func sigkillSwarm(t *testing.T, bin, playlist string) {
+	const clients = 5
+	s := startSwarm(t, bin, "--clients", strconv.Itoa(clients), "--ramp-rate", "20", "--duration", "0", playlist)
+	s.waitMetric(30*time.Second, "5 active clients", func(m map[string]float64) bool {
+		return m["hls_swarm_active_clients"] == clients
+	})
+	killSwarm(t, s, clients)
 }
 
 // waitChildren waits until pid has exactly n live children and returns them.

@@ -208,19 +208,7 @@ func seriesSIGKILL(t *testing.T, bin, playlist string) {
 		var r timeseries.Record
 		return len(lines) > 3 && json.Unmarshal([]byte(lines[len(lines)-2]), &r) == nil && r.Totals.Attempts > 0
 	})
-	kids := waitChildren(t, s.cmd.Process.Pid, clients)
-	if err := s.cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	s.wait(10 * time.Second)
-	testenv.WaitFor(t, 5*time.Second, "every FFmpeg child to die with the swarm", func() bool {
-		for _, k := range kids {
-			if swarmAlive(k.pid) {
-				return false
-			}
-		}
-		return true
-	})
+	killSwarm(t, s, clients)
 	recs, partial := parseNDJSON(t, series)
 	t.Logf("after SIGKILL: %d complete records, trailing partial line %d bytes; last totals %+v",
 		len(recs), len(partial), recs[len(recs)-1].Totals)
