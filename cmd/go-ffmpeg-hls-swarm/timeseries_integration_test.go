@@ -90,17 +90,22 @@ func checkAddsUp(t *testing.T, att, byt, errs int64, last timeseries.Totals, sum
 }
 
 func seriesAddsUp(t *testing.T, bin, playlist string) {
-	const clients, interval = 5, 2
+	// A 60 s run at the default 5 s interval (issue 9: "the time series of a 60 s run").
+	const clients, interval, duration = 5, 5, 60
 	dir := t.TempDir()
 	series, summary := filepath.Join(dir, "run.ndjson"), filepath.Join(dir, "summary.json")
-	s := startSwarm(t, bin, "--clients", strconv.Itoa(clients), "--ramp-rate", "20", "--duration", "24s",
+	s := startSwarm(t, bin, "--clients", strconv.Itoa(clients), "--ramp-rate", "20", "--duration", strconv.Itoa(duration)+"s",
 		"--progress-interval", strconv.Itoa(interval)+"s", "--timeseries", series, "--summary-json", summary, playlist)
-	if code := s.wait(120 * time.Second); code != 0 {
+	if code := s.wait(180 * time.Second); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
 	recs, partial := parseNDJSON(t, series)
 	if partial != "" || len(recs) < 2 {
 		t.Fatalf("%d records, trailing %q", len(recs), partial)
+	}
+	// One record per interval: the ticks at 5, 10, … 55 s, the one at 60 s if it beat the end, and the final one.
+	if n := len(recs); n < duration/interval || n > duration/interval+1 {
+		t.Errorf("%d records for a %d s run at %d s intervals, want %d or %d", n, duration, interval, duration/interval, duration/interval+1)
 	}
 	sum := readSummary(t, summary)
 	var att, byt, errs int64
@@ -138,8 +143,8 @@ func seriesAddsUp(t *testing.T, bin, playlist string) {
 		if m[0] != timeseries.StatusLine(recs[i]) {
 			t.Errorf("status line %d %q, record says %q", i, m[0], timeseries.StatusLine(recs[i]))
 		}
-		if m[3] != "/00:24" {
-			t.Errorf("status line %q: want the run's length 00:24", m[0])
+		if m[3] != "/01:00" {
+			t.Errorf("status line %q: want the run's length 01:00", m[0])
 		}
 		if rps, _ := strconv.ParseFloat(m[6], 64); rps > 0 && m[4] == strconv.Itoa(clients) {
 			active = true
