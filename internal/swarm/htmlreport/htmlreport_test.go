@@ -1,0 +1,194 @@
+package htmlreport
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/event"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/report"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/timeseries"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/testenv/browser"
+)
+
+// sampleRun is a made-up run of 10 records (a unit-test input: the integration test in
+// cmd/go-ffmpeg-hls-swarm reports a real run), with a setting and a threshold that try to break
+// out of their HTML and script contexts.
+func sampleRun(finished bool) timeseries.Run {
+	t0 := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
+	h := &timeseries.Header{Version: "v-test", URL: "http://127.0.0.1:1/stream.m3u8?a=1&b=</script><script>alert(1)</script>",
+		Started: t0, DurationSeconds: 20, IntervalSeconds: 2,
+		Thresholds: []string{"error_rate<0.01", "ttfb_p95<250ms"},
+		Settings:   []timeseries.Setting{{Name: "clients", Value: "5", From: "flag"}, {Name: "user_agent", Value: `"><img src=x onerror=alert(1)>`, From: "flag"}}}
+	run := timeseries.Run{Header: h}
+	var stalls int64
+	for i := 1; i <= 10; i++ {
+		p := timeseries.Percentiles{Samples: uint64(5 * i), P50: 0.004, P95: 0.010 + 0.001*float64(i), P99: 0.020}
+		r := timeseries.Record{Time: t0.Add(time.Duration(2*i) * time.Second), ElapsedSeconds: float64(2 * i), IntervalSeconds: 2,
+			Clients: timeseries.Clients{Target: 5, Active: min(5, i), Stalled: i % 3 / 2}, Attempts: int64(10 * i),
+			AttemptsPerSecond: float64(5 * i), Bytes: int64(1e6 * i), BytesPerSecond: 5e5 * float64(i),
+			SegmentTTFB: p, SegmentDownload: p, RebufferRatio: 0.01 * float64(i%4), Final: finished && i == 10}
+		if i == 4 {
+			r.SegmentTTFB, r.SegmentDownload = timeseries.Percentiles{}, timeseries.Percentiles{} // a gap
+		}
+		if i%3 == 0 {
+			r.Errors, r.ErrorsByClass = 3, map[string]int64{event.ClassHTTP: 2, event.ClassTimeout: 1}
+			stalls++
+		}
+		if i == 9 { // a class from a hand-edited file, in the page's data
+			r.ErrorsByClass["</script><script>alert(1)</script>"] = 1
+		}
+		r.Totals.Stalls = stalls
+		run.Records = append(run.Records, r)
+	}
+	if finished {
+		run.Summary = &report.Summary{Format: report.SummaryFormat, Version: h.Version, URL: h.URL, Started: t0,
+			Ended: t0.Add(20 * time.Second), Pass: false, Thresholds: []report.Result{
+				{Threshold: "error_rate<0.01", Metric: "error_rate", Actual: 0.03, Shown: "3%", Pass: false},
+				{Threshold: "ttfb_p95<250ms", Metric: "ttfb_p95", Actual: 0.012, Shown: "12ms", Pass: true}}}
+	}
+	return run
+}
+
+func render(t *testing.T, run timeseries.Run) string {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := Write(&buf, run); err != nil {
+		t.Fatal(err)
+	}
+	return buf.String()
+}
+
+// TestPage checks the page's text: verdict and thresholds with their actuals, settings, the
+// library inlined without its source-map comment, the data as escaped JSON, and nothing that
+// names another file or host.
+func TestPage(t *testing.T) {
+	html := render(t, sampleRun(true))
+	for _, want := range []string{
+		`<div id="verdict" class="verdict fail">FAIL</div>`,
+		`<td><code>error_rate&lt;0.01</code></td><td>3%</td><td>FAIL</td>`,
+		`<td><code>ttfb_p95&lt;250ms</code></td><td>12ms</td><td>PASS</td>`,
+		`<td>user_agent</td><td><code>&#34;&gt;&lt;img src=x onerror=alert(1)&gt;</code></td><td>flag</td>`,
+		`Chart.js v` + ChartJSVersion, `Content-Security-Policy`, `id="chart-clients"`, `id="chart-playback"`,
+		`== go-ffmpeg-hls-swarm summary (v-test)`,
+	} {
+		if !strings.Contains(html, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if strings.Contains(html, "sourceMappingURL") {
+		t.Error("the inlined library still names its source map")
+	}
+	// Only the three inline scripts end with </script>: the URL's "</script>" is escaped as
+	// text, the error class's in the data (\u003c/script\u003e).
+	if n := strings.Count(html, "</script>"); n != 3 {
+		t.Errorf("%d </script> in the page, want 3", n)
+	}
+	if !strings.Contains(html, `\u003c/script\u003e\u003cscript\u003ealert(1)`) {
+		t.Error("the data's </script> is not escaped as JSON")
+	}
+	if m := regexp.MustCompile(`(?i)(src|href)\s*=\s*["']?(https?:|//|file:)`).FindString(html); m != "" {
+		t.Errorf("the page loads something: %q", m)
+	}
+	var lib bytes.Buffer
+	lib.WriteString(chartJS[:200])
+	if !strings.Contains(html, lib.String()) {
+		t.Error("the embedded Chart.js is not inlined as it is")
+	}
+}
+
+// TestPageUnfinished: a run without a summary says it did not finish and lists its thresholds
+// as not evaluated.
+func TestPageUnfinished(t *testing.T) {
+	run := sampleRun(false)
+	run.Cut = true
+	html := render(t, run)
+	for _, want := range []string{
+		`<div id="verdict" class="verdict unfinished">NO VERDICT</div>`,
+		`The run did not finish: the time series ends at 20s after 10 records, with no summary and no final record`,
+		`its last line was incomplete and is left out`,
+		`<td><code>error_rate&lt;0.01</code></td><td>—</td><td>not evaluated</td>`,
+	} {
+		if !strings.Contains(html, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if strings.Contains(html, `id="summary"`) {
+		t.Error("an unfinished run shows a summary")
+	}
+	// A file of records only (before headers existed) still makes a page.
+	html = render(t, timeseries.Run{Records: run.Records})
+	if !strings.Contains(html, "Not recorded (a time series written before its header line existed)") {
+		t.Error("no word about the missing settings")
+	}
+	if err := Write(&bytes.Buffer{}, timeseries.Run{}); err == nil {
+		t.Error("an empty run made a page")
+	}
+}
+
+// TestWriteFileAtomic: the report appears whole under its name, with no temporary file left.
+func TestWriteFileAtomic(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "report.html")
+	if err := WriteFile(path, sampleRun(true)); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 || entries[0].Name() != "report.html" {
+		t.Errorf("directory holds %v", entries)
+	}
+	b, _ := os.ReadFile(path)
+	if !bytes.HasSuffix(b, []byte("</html>\n")) {
+		t.Error("report not whole")
+	}
+	if err := WriteFile(filepath.Join(dir, "missing", "r.html"), sampleRun(true)); err == nil {
+		t.Error("wrote into a missing directory")
+	}
+}
+
+// TestPageInChromium opens the made-up run's page in headless Chromium: no console error, no
+// request, six charts with their data drawn. The integration test does the same for a real run.
+func TestPageInChromium(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Chromium; skipped under -short")
+	}
+	for _, finished := range []bool{true, false} {
+		path := filepath.Join(t.TempDir(), "report.html")
+		if err := WriteFile(path, sampleRun(finished)); err != nil {
+			t.Fatal(err)
+		}
+		p := browser.Open(t, path, 1280)
+		CheckInBrowser(t, p)
+		t.Logf("finished %v: %d charts, %v; screenshot %d bytes", finished, len(p.Charts), p.Charts, len(p.Screenshot))
+	}
+}
+
+// CheckInBrowser checks what Chromium made of a report: no console error, no request, and every
+// chart drawn with data (the errors chart may be empty when the run had no error).
+func CheckInBrowser(t *testing.T, p browser.Page) {
+	t.Helper()
+	if len(p.Errors) > 0 {
+		t.Errorf("console errors: %q", p.Errors)
+	}
+	if len(p.Requests) > 0 {
+		t.Errorf("requests: %q", p.Requests)
+	}
+	if len(p.Charts) != len(charts) {
+		t.Fatalf("%d charts drawn, want %d: %+v", len(p.Charts), len(charts), p.Charts)
+	}
+	for _, c := range p.Charts {
+		if c.Datasets == 0 || c.Points == 0 || c.Drawn == 0 || c.Width < 300 || c.Height < 150 {
+			t.Errorf("chart %s not drawn: %+v", c.ID, c)
+		}
+		if c.Ink == 0 && c.ID != "chart-errors" {
+			t.Errorf("chart %s: nothing coloured inside its axes: %+v", c.ID, c)
+		}
+	}
+	if !bytes.HasPrefix(p.Screenshot, []byte("\x89PNG")) {
+		t.Error("screenshot is not a PNG")
+	}
+}
