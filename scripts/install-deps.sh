@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the demo and the test suite need on Debian 12 (idempotent; root or sudo):
-# Debian packages, Go >= 1.26 (the machine's if new enough, else the official toolchain taken
+# Debian packages (chromium: the HTML report's browser test), npm, Go >= 1.26 (the machine's if new enough, else the official toolchain taken
 # from the Go module proxy by Debian's Go), a Nix configuration for this project's raw
 # derivations (docs/explanation/nix.md, "Nix on Debian"), crane and ko, and binfmt for arm64.
 # Usage: scripts/install-deps.sh [--demo]   (--demo: only what the demo needs)
@@ -9,7 +9,8 @@ set -euo pipefail
 demo_pkgs=(ffmpeg nginx-light ca-certificates)
 test_pkgs=(ffmpeg nginx-light nix-bin docker.io skopeo umoci runc qemu-user-static binfmt-support
   prometheus prometheus-nginx-exporter shellcheck patchelf tmux jq ca-certificates git make
-  bash-completion zsh fish docker-compose debootstrap docker-registry apache2-utils)
+  bash-completion zsh fish docker-compose debootstrap docker-registry apache2-utils
+  chromium)
 # The Go this module needs (go.mod: client_golang v1.25 and x/sys v0.50 require go 1.26).
 GO_MIN=1.26
 GO_TOOLCHAIN_VERSION=1.26.8
@@ -171,6 +172,9 @@ ensure_go
 if $demo; then log "ok (demo)"; exit 0; fi
 
 configure_nix
+# npm checks the HTML report's embedded Chart.js (scripts/check-report-assets.sh). Machines of
+# this kind come with Node.js and npm; elsewhere Debian's.
+command -v npm >/dev/null || install_packages nodejs npm
 gobin=$(go env GOPATH)/bin
 [ -x "$gobin/crane" ] || go install "github.com/google/go-containerregistry/cmd/crane@$CRANE_VERSION"
 [ -x "$gobin/ko" ] || go install "github.com/google/ko@$KO_VERSION"

@@ -30,6 +30,8 @@ promtool check rules deploy/prometheus/hls-swarm.rules.yml >/dev/null
 promtool test rules deploy/prometheus/hls-swarm.rules.test.yml >/dev/null
 # nix/vendor-hash must match what `go mod vendor` makes of go.mod/go.sum (buildGoModule's vendorHash).
 scripts/nix-vendor-hash.sh --check
+# The HTML report's embedded Chart.js is what `npm ci` of its lockfile installs, byte for byte.
+scripts/check-report-assets.sh
 
 echo "== docker engine" >&2
 dd=$(mktemp -d /tmp/hls-swarm-dockerd.XXXXXX)
