@@ -11,6 +11,7 @@ func main() {
 		newHealthcheckCmd(),
 		newUpCmd(),
 		newMergeCmd(),
+		newReportCmd(),
 	)
 	os.Exit(execute(root, os.Args[1:]))
 }

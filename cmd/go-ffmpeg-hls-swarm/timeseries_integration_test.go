@@ -49,8 +49,9 @@ func readSummary(t *testing.T, path string) report.Summary {
 	return sum
 }
 
-// parseNDJSON parses every complete line of a time-series file; a last line without its
-// newline (cut by a kill) is returned apart.
+// parseNDJSON parses every complete record line of a time-series file, strictly; the header
+// line (first) and the summary line (last) are left to timeseries.Read. A last line without
+// its newline (cut by a kill) is returned apart.
 func parseNDJSON(t *testing.T, path string) (recs []timeseries.Record, partial string) {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -60,6 +61,9 @@ func parseNDJSON(t *testing.T, path string) (recs []timeseries.Record, partial s
 	lines := strings.Split(string(b), "\n")
 	partial = lines[len(lines)-1]
 	for i, l := range lines[:len(lines)-1] {
+		if (i == 0 && strings.HasPrefix(l, `{"header":`)) || (i == len(lines)-2 && strings.HasPrefix(l, `{"summary":`)) {
+			continue
+		}
 		var r timeseries.Record
 		dec := json.NewDecoder(strings.NewReader(l))
 		dec.DisallowUnknownFields()
@@ -132,6 +136,18 @@ func seriesAddsUp(t *testing.T, bin, playlist string) {
 		t.Errorf("only %d of %d records saw throughput", moving, len(recs))
 	}
 	checkAddsUp(t, att, byt, errs, recs[len(recs)-1].Totals, sum)
+	// The header line holds the settings, the summary line the summary --summary-json has.
+	run, err := timeseries.ReadFile(series)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Header == nil || run.Header.URL != playlist || run.Header.IntervalSeconds != interval || len(run.Header.Settings) < 20 {
+		t.Errorf("header %+v", run.Header)
+	}
+	if !run.Finished() || run.Summary.Requests.Total != sum.Requests.Total || run.Summary.ReceivedBytes != sum.ReceivedBytes ||
+		!run.Summary.Ended.Equal(sum.Ended) || len(run.Records) != len(recs) {
+		t.Errorf("summary line %+v != --summary-json %+v", run.Summary, sum)
+	}
 
 	// stderr is a pipe: one status line per record, in order, the same numbers.
 	lines := statusLine.FindAllStringSubmatch(s.stderr.String(), -1)

@@ -42,7 +42,9 @@ type Settings struct {
 	SummaryJSON       string
 	// Timeseries is --timeseries: a file of one record per ProgressInterval (NDJSON, or CSV
 	// when it ends in .csv). Quiet turns the status line on stderr off.
-	Timeseries       string
+	Timeseries string
+	// Report is --report: the HTML report written at the end of the run.
+	Report           string
 	ProgressInterval time.Duration
 	Quiet            bool
 	PrintCmd         bool
@@ -144,7 +146,7 @@ func (s Settings) LogAttrs() []any {
 		"metrics_linger", s.MetricsLinger.String(),
 		"log_level", s.LogLevel, "log_format", s.LogFormat, "thresholds", s.Thresholds,
 		"summary_json", s.SummaryJSON,
-		"timeseries", s.Timeseries, "progress_interval", s.ProgressInterval.String(), "quiet", s.Quiet, "check", s.Check, "shard", s.Shard, "start_at", s.StartAt,
+		"timeseries", s.Timeseries, "report", s.Report, "progress_interval", s.ProgressInterval.String(), "quiet", s.Quiet, "check", s.Check, "shard", s.Shard, "start_at", s.StartAt,
 	}
 	names := make([]string, 0, len(s.Sources))
 	for n, src := range s.Sources {

@@ -162,33 +162,7 @@ func TestPageInChromium(t *testing.T) {
 			t.Fatal(err)
 		}
 		p := browser.Open(t, path, 1280)
-		CheckInBrowser(t, p)
+		p.Check(t, len(charts), "chart-errors")
 		t.Logf("finished %v: %d charts, %v; screenshot %d bytes", finished, len(p.Charts), p.Charts, len(p.Screenshot))
-	}
-}
-
-// CheckInBrowser checks what Chromium made of a report: no console error, no request, and every
-// chart drawn with data (the errors chart may be empty when the run had no error).
-func CheckInBrowser(t *testing.T, p browser.Page) {
-	t.Helper()
-	if len(p.Errors) > 0 {
-		t.Errorf("console errors: %q", p.Errors)
-	}
-	if len(p.Requests) > 0 {
-		t.Errorf("requests: %q", p.Requests)
-	}
-	if len(p.Charts) != len(charts) {
-		t.Fatalf("%d charts drawn, want %d: %+v", len(p.Charts), len(charts), p.Charts)
-	}
-	for _, c := range p.Charts {
-		if c.Datasets == 0 || c.Points == 0 || c.Drawn == 0 || c.Width < 300 || c.Height < 150 {
-			t.Errorf("chart %s not drawn: %+v", c.ID, c)
-		}
-		if c.Ink == 0 && c.ID != "chart-errors" {
-			t.Errorf("chart %s: nothing coloured inside its axes: %+v", c.ID, c)
-		}
-	}
-	if !bytes.HasPrefix(p.Screenshot, []byte("\x89PNG")) {
-		t.Error("screenshot is not a PNG")
 	}
 }

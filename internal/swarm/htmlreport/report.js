@@ -24,20 +24,35 @@
     return Object.assign({ type: "bar", label: label, data: points(values), backgroundColor: color,
       borderColor: color, barPercentage: 1, categoryPercentage: 0.9 }, extra || {});
   }
+  // Every chart spans the same time, 0 to the last record.
+  var end = D.t.length ? Math.ceil(D.t[D.t.length - 1]) : 1;
   function xAxis() {
-    return { type: "linear", min: 0, title: { display: true, text: "elapsed (s)" } };
+    return { type: "linear", min: 0, max: end, offset: false, title: { display: true, text: "elapsed (s)" } };
+  }
+  // The usual record interval (the median gap): a bar is as wide as that. Chart.js would size
+  // bars by the smallest gap, and the final record's interval is often a fraction of the others.
+  var gaps = D.t.map(function (t, i) { return t - (i ? D.t[i - 1] : 0); }).sort(function (a, b) { return a - b; });
+  var interval = gaps.length ? gaps[Math.floor(gaps.length / 2)] : 1;
+  function fitBars(chart) {
+    var x = chart.scales.x;
+    var px = Math.max(2, 0.8 * Math.abs(x.getPixelForValue(interval) - x.getPixelForValue(0)));
+    chart.data.datasets.forEach(function (d) { if (d.type === "bar") { d.barThickness = px; } });
+    chart.update();
   }
   function yAxis(title, extra) {
     return Object.assign({ type: "linear", beginAtZero: true, title: { display: true, text: title } }, extra || {});
   }
-  function make(id, datasets, scales, extra) {
+  function make(id, datasets, scales) {
     var canvas = document.getElementById("chart-" + id);
-    return new Chart(canvas, Object.assign({
+    var chart = new Chart(canvas, {
       type: "line",
       data: { datasets: datasets },
       options: { scales: scales, interaction: { mode: "nearest", axis: "x", intersect: false },
-        plugins: { legend: { position: "bottom" } } }
-    }, extra || {}));
+        plugins: { legend: { position: "bottom" } },
+        onResize: function (c) { setTimeout(function () { fitBars(c); }, 0); } }
+    });
+    fitBars(chart);
+    return chart;
   }
 
   make("clients", [
@@ -69,5 +84,5 @@
     bar("new stalls", D.stalls, "rgba(188, 76, 0, 0.45)", { yAxisID: "y", order: 2 }),
     line("rebuffer ratio %", D.rebuffer_pct, colors.red, { yAxisID: "y1", order: 1 })
   ], { x: xAxis(), y: yAxis("stalls", { ticks: { precision: 0 } }),
-    y1: yAxis("rebuffer %", { position: "right", grid: { drawOnChartArea: false } }) });
+    y1: yAxis("rebuffer %", { min: 0, position: "right", grid: { drawOnChartArea: false } }) });
 })();

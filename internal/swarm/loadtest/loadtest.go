@@ -14,6 +14,7 @@ import (
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/shellquote"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/config"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/event"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/htmlreport"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/metrics"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/orchestrator"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/report"
@@ -94,6 +95,11 @@ func Run(ctx context.Context, s config.Settings, o Options) (int, error) {
 			return fail(ExitUsage, err)
 		}
 	}
+	if s.Report != "" {
+		if err := report.CheckPath("--report", s.Report); err != nil {
+			return fail(ExitUsage, err)
+		}
+	}
 	ec := EngineConfig(s, log)
 	if err := ec.Validate(); err != nil {
 		return fail(ExitUsage, err)
@@ -136,19 +142,35 @@ func Run(ctx context.Context, s config.Settings, o Options) (int, error) {
 	}
 	log.Info("effective settings", s.LogAttrs()...)
 	var outputs []timeseries.Output
+	var file *timeseries.File
 	if s.Timeseries != "" {
-		f, err := timeseries.Create(s.Timeseries)
-		if err != nil {
+		if file, err = timeseries.Create(s.Timeseries); err != nil {
 			return fail(ExitRuntime, err)
 		}
-		defer f.Close()
-		outputs = append(outputs, f)
+		defer file.Close()
+		outputs = append(outputs, file)
 	}
 	if o.Stderr != nil && !s.Quiet {
 		outputs = append(outputs, timeseries.StatusWriter(o.Stderr))
 	}
+	// --report: the records, kept for the report written at the end.
+	var recorded []timeseries.Record
+	if s.Report != "" {
+		outputs = append(outputs, timeseries.OutputFunc(func(r timeseries.Record) error {
+			recorded = append(recorded, r)
+			return nil
+		}))
+	}
 	waitForStart(ctx, log, s.StartTime)
 	started := time.Now()
+	header := timeseries.Header{Version: o.Version, URL: s.URL, Started: started.UTC(),
+		DurationSeconds: s.Duration.Seconds(), IntervalSeconds: s.ProgressInterval.Seconds(), Thresholds: exprs,
+		Settings: EffectiveSettings(s)}
+	if file != nil {
+		if err := file.WriteHeader(header); err != nil {
+			return fail(ExitRuntime, fmt.Errorf("--timeseries %s: %w", s.Timeseries, err))
+		}
+	}
 	series := timeseries.Start(started, s.Duration, s.ProgressInterval, col.Snapshot, outputs...)
 	runErr := orchestrator.Run(ctx, ec, event.Sink(col))
 	ended := time.Now()
@@ -178,6 +200,11 @@ func Run(ctx context.Context, s config.Settings, o Options) (int, error) {
 			runErr = err
 		}
 	}
+	if file != nil {
+		if err := file.WriteSummary(sum); err != nil && runErr == nil {
+			runErr = fmt.Errorf("--timeseries %s: %w", s.Timeseries, err)
+		}
+	}
 	if err := sum.WriteTable(o.Stdout); err != nil {
 		return fail(ExitRuntime, fmt.Errorf("print summary: %w", err))
 	}
@@ -185,6 +212,12 @@ func Run(ctx context.Context, s config.Settings, o Options) (int, error) {
 		if err := sum.WriteJSONFile(s.SummaryJSON); err != nil {
 			return fail(ExitRuntime, err)
 		}
+	}
+	if s.Report != "" {
+		if err := htmlreport.WriteFile(s.Report, timeseries.Run{Header: &header, Records: recorded, Summary: &sum}); err != nil {
+			return fail(ExitRuntime, err)
+		}
+		log.Info("report written", "path", s.Report, "records", len(recorded))
 	}
 	if s.Check {
 		verdict := "PASS"

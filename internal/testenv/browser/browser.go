@@ -5,10 +5,12 @@
 package browser
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -168,4 +170,32 @@ func Open(t testing.TB, path string, width int) Page {
 	defer mu.Unlock()
 	p.Charts, p.Screenshot = charts, shot
 	return p
+}
+
+// Check fails the test unless the page had no console error and made no request, and drew
+// that many Chart.js charts, each with data points placed on its canvas and, except the charts
+// named in mayBeBlank (e.g. an errors chart of a run without errors), something coloured inside
+// its axes; and the screenshot is a PNG.
+func (p Page) Check(t testing.TB, charts int, mayBeBlank ...string) {
+	t.Helper()
+	if len(p.Errors) > 0 {
+		t.Errorf("%s: console errors: %q", p.URL, p.Errors)
+	}
+	if len(p.Requests) > 0 {
+		t.Errorf("%s: requests: %q", p.URL, p.Requests)
+	}
+	if len(p.Charts) != charts {
+		t.Fatalf("%s: %d charts drawn, want %d: %+v", p.URL, len(p.Charts), charts, p.Charts)
+	}
+	for _, c := range p.Charts {
+		if c.Datasets == 0 || c.Points == 0 || c.Drawn == 0 || c.Width < 300 || c.Height < 150 {
+			t.Errorf("chart %s not drawn: %+v", c.ID, c)
+		}
+		if c.Ink == 0 && !slices.Contains(mayBeBlank, c.ID) {
+			t.Errorf("chart %s: nothing coloured inside its axes: %+v", c.ID, c)
+		}
+	}
+	if !bytes.HasPrefix(p.Screenshot, []byte("\x89PNG")) {
+		t.Errorf("%s: the screenshot is not a PNG", p.URL)
+	}
 }
