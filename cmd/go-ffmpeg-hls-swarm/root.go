@@ -45,6 +45,10 @@ gracefully and print the summary (exit 0 or 1 by thresholds); a second signal ex
   go-ffmpeg-hls-swarm --profile stress --duration 2m \
     --threshold 'error_rate<0.01' --threshold 'startup_p95<3s' --summary-json summary.json URL
 
+  # a time series as it goes and an HTML report at the end; the report again, later
+  go-ffmpeg-hls-swarm --duration 2m --timeseries run.ndjson --report report.html URL
+  go-ffmpeg-hls-swarm report run.ndjson -o report.html
+
   # from the environment (containers, Kubernetes)
   CLIENTS=100 DURATION=60s STREAM_URL=http://origin:8080/stream.m3u8 go-ffmpeg-hls-swarm
 

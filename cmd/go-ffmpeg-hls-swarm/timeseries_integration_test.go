@@ -227,7 +227,8 @@ func seriesSIGKILL(t *testing.T, bin, playlist string) {
 		b, _ := os.ReadFile(series)
 		lines := strings.Split(string(b), "\n")
 		var r timeseries.Record
-		return len(lines) > 3 && json.Unmarshal([]byte(lines[len(lines)-2]), &r) == nil && r.Totals.Attempts > 0
+		// the header line, 3 records, "" after the last newline
+		return len(lines) > 4 && json.Unmarshal([]byte(lines[len(lines)-2]), &r) == nil && r.Totals.Attempts > 0
 	})
 	killSwarm(t, s, clients)
 	recs, partial := parseNDJSON(t, series)
