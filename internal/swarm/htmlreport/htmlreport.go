@@ -254,9 +254,16 @@ func seconds(s float64) string {
 	return (time.Duration(s * float64(time.Second))).Round(time.Millisecond).String()
 }
 
-// chartData is the time series, column by column, for the page's script. Latencies are in
-// milliseconds; null where an interval received no segment.
+// MaxPoints is the most points a chart gets: a longer time series is drawn with each point
+// covering several consecutive records (a day of 5 s records: 12 records a point), so the page
+// stays quick to open.
+const MaxPoints = 1500
+
+// chartData is the time series, column by column, for the page's script: one point per record,
+// or per PerPoint consecutive records when there are more than MaxPoints. Latencies are in
+// milliseconds; null where no segment was received.
 type chartData struct {
+	PerPoint int        `json:"per_point"`
 	Elapsed  []float64  `json:"t"`
 	Target   []int      `json:"target"`
 	Active   []int      `json:"active"`
@@ -281,20 +288,14 @@ type perClass struct {
 	Counts []int64 `json:"counts"`
 }
 
+// newChartData makes the chart data of the records. A point covering records [i, j) shows: the
+// time, target and active clients of record j-1; the most stalled clients of any; bytes and
+// attempts per second over the whole span; the largest of the records' percentiles; errors and
+// new stalls summed; the rebuffer ratio over the span (from the running totals). With one record
+// a point these are that record's own numbers.
 func newChartData(recs []timeseries.Record) chartData {
-	n := len(recs)
-	d := chartData{Elapsed: make([]float64, n), Target: make([]int, n), Active: make([]int, n), Stalled: make([]int, n),
-		MBps: make([]float64, n), RPS: make([]float64, n), Stalls: make([]int64, n), Rebuffer: make([]float64, n)}
-	lat := func(l *latencies, p timeseries.Percentiles) {
-		ms := func(v float64) *float64 {
-			if p.Samples == 0 {
-				return nil
-			}
-			v *= 1000
-			return &v
-		}
-		l.P50, l.P95, l.P99 = append(l.P50, ms(p.P50)), append(l.P95, ms(p.P95)), append(l.P99, ms(p.P99))
-	}
+	per := max(1, (len(recs)+MaxPoints-1)/MaxPoints)
+	d := chartData{PerPoint: per}
 	classes := slices.Clone(event.Classes)
 	for _, r := range recs {
 		for c := range r.ErrorsByClass {
@@ -304,20 +305,62 @@ func newChartData(recs []timeseries.Record) chartData {
 		}
 	}
 	for _, c := range classes {
-		d.Errors = append(d.Errors, perClass{Class: c, Counts: make([]int64, n)})
+		d.Errors = append(d.Errors, perClass{Class: c, Counts: []int64{}})
 	}
-	var stalls int64
-	for i, r := range recs {
-		d.Elapsed[i] = r.ElapsedSeconds
-		d.Target[i], d.Active[i], d.Stalled[i] = r.Clients.Target, r.Clients.Active, r.Clients.Stalled
-		d.MBps[i], d.RPS[i] = r.BytesPerSecond/1e6, r.AttemptsPerSecond
-		lat(&d.TTFB, r.SegmentTTFB)
-		lat(&d.Download, r.SegmentDownload)
-		for j, c := range classes {
-			d.Errors[j].Counts[i] = r.ErrorsByClass[c]
+	var before timeseries.Totals // the running totals before the point
+	for i := 0; i < len(recs); i += per {
+		span := recs[i:min(i+per, len(recs))]
+		last := span[len(span)-1]
+		d.Elapsed = append(d.Elapsed, last.ElapsedSeconds)
+		d.Target, d.Active = append(d.Target, last.Clients.Target), append(d.Active, last.Clients.Active)
+		var stalled int
+		var bytes, attempts int64
+		var seconds float64
+		var ttfb, download [3]*float64
+		errs := make([]int64, len(classes))
+		for _, r := range span {
+			stalled = max(stalled, r.Clients.Stalled)
+			bytes, attempts, seconds = bytes+r.Bytes, attempts+r.Attempts, seconds+r.IntervalSeconds
+			worst(&ttfb, r.SegmentTTFB)
+			worst(&download, r.SegmentDownload)
+			for k, c := range classes {
+				errs[k] += r.ErrorsByClass[c]
+			}
 		}
-		d.Stalls[i], stalls = r.Totals.Stalls-stalls, r.Totals.Stalls
-		d.Rebuffer[i] = 100 * r.RebufferRatio
+		d.Stalled = append(d.Stalled, stalled)
+		mbps, rps := 0.0, 0.0
+		if seconds > 0 {
+			mbps, rps = float64(bytes)/seconds/1e6, float64(attempts)/seconds
+		}
+		d.MBps, d.RPS = append(d.MBps, mbps), append(d.RPS, rps)
+		d.TTFB.P50, d.TTFB.P95, d.TTFB.P99 = append(d.TTFB.P50, ttfb[0]), append(d.TTFB.P95, ttfb[1]), append(d.TTFB.P99, ttfb[2])
+		d.Download.P50, d.Download.P95, d.Download.P99 = append(d.Download.P50, download[0]),
+			append(d.Download.P95, download[1]), append(d.Download.P99, download[2])
+		for k := range classes {
+			d.Errors[k].Counts = append(d.Errors[k].Counts, errs[k])
+		}
+		now := last.Totals
+		d.Stalls = append(d.Stalls, now.Stalls-before.Stalls)
+		ratio := 0.0
+		if w := now.WatchedSeconds - before.WatchedSeconds; w > 0 {
+			ratio = 100 * (now.RebufferSeconds - before.RebufferSeconds) / w
+		}
+		d.Rebuffer = append(d.Rebuffer, ratio)
+		before = now
 	}
 	return d
+}
+
+// worst keeps in w the largest p50, p95 and p99 (milliseconds) seen so far; an interval without
+// a segment has none.
+func worst(w *[3]*float64, p timeseries.Percentiles) {
+	if p.Samples == 0 {
+		return
+	}
+	for k, v := range []float64{p.P50, p.P95, p.P99} {
+		ms := v * 1000
+		if w[k] == nil || ms > *w[k] {
+			w[k] = &ms
+		}
+	}
 }

@@ -2,6 +2,7 @@ package htmlreport
 
 import (
 	"bytes"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -31,7 +32,7 @@ func sampleRun(finished bool) timeseries.Run {
 		r := timeseries.Record{Time: t0.Add(time.Duration(2*i) * time.Second), ElapsedSeconds: float64(2 * i), IntervalSeconds: 2,
 			Clients: timeseries.Clients{Target: 5, Active: min(5, i), Stalled: i % 3 / 2}, Attempts: int64(10 * i),
 			AttemptsPerSecond: float64(5 * i), Bytes: int64(1e6 * i), BytesPerSecond: 5e5 * float64(i),
-			SegmentTTFB: p, SegmentDownload: p, RebufferRatio: 0.01 * float64(i%4), Final: finished && i == 10}
+			SegmentTTFB: p, SegmentDownload: p, Final: finished && i == 10}
 		if i == 4 {
 			r.SegmentTTFB, r.SegmentDownload = timeseries.Percentiles{}, timeseries.Percentiles{} // a gap
 		}
@@ -43,6 +44,10 @@ func sampleRun(finished bool) timeseries.Run {
 			r.ErrorsByClass["</script><script>alert(1)</script>"] = 1
 		}
 		r.Totals.Stalls = stalls
+		r.Totals.WatchedSeconds, r.Totals.RebufferSeconds = float64(10*i), 0.1*float64(i/4)
+		if i > 1 {
+			r.RebufferRatio = (r.Totals.RebufferSeconds - run.Records[i-2].Totals.RebufferSeconds) / 10
+		}
 		run.Records = append(run.Records, r)
 	}
 	if finished {
@@ -164,5 +169,105 @@ func TestPageInChromium(t *testing.T) {
 		p := browser.Open(t, path, 1280)
 		p.Check(t, len(charts), "chart-errors")
 		t.Logf("finished %v: %d charts, %v; screenshot %d bytes", finished, len(p.Charts), p.Charts, len(p.Screenshot))
+	}
+}
+
+// longRecords are n records of 5 s, with errors, stalls and rebuffering.
+func longRecords(n int) []timeseries.Record {
+	var recs []timeseries.Record
+	var tot timeseries.Totals
+	for i := 1; i <= n; i++ {
+		p := timeseries.Percentiles{Samples: 10, P50: 0.002, P95: 0.004 + 0.001*float64(i%5), P99: 0.01}
+		r := timeseries.Record{ElapsedSeconds: float64(5 * i), IntervalSeconds: 5, Final: i == n,
+			Clients:  timeseries.Clients{Target: 100, Active: 100 - i%3, Stalled: i % 4},
+			Attempts: int64(40 + i%9), Bytes: int64(1e6 + i%11), Errors: int64(i % 3), SegmentTTFB: p, SegmentDownload: p,
+			ErrorsByClass: map[string]int64{event.ClassHTTP: int64(i % 3)}}
+		if i%7 == 0 {
+			r.SegmentTTFB = timeseries.Percentiles{}
+		}
+		r.AttemptsPerSecond, r.BytesPerSecond = float64(r.Attempts)/5, float64(r.Bytes)/5
+		tot.Stalls += int64(i % 2)
+		tot.WatchedSeconds += 500
+		tot.RebufferSeconds += 0.5 * float64(i%3)
+		r.RebufferRatio = 0.5 * float64(i%3) / 500
+		r.Totals = tot
+		recs = append(recs, r)
+	}
+	return recs
+}
+
+// TestChartDataPoints: up to MaxPoints records, a point is a record's own numbers; beyond, a
+// point covers several records and the sums still add up.
+func TestChartDataPoints(t *testing.T) {
+	recs := longRecords(MaxPoints)
+	d := newChartData(recs)
+	if d.PerPoint != 1 || len(d.Elapsed) != len(recs) {
+		t.Fatalf("per point %d, %d points for %d records", d.PerPoint, len(d.Elapsed), len(recs))
+	}
+	for i, r := range recs {
+		if d.MBps[i] != r.BytesPerSecond/1e6 || d.RPS[i] != r.AttemptsPerSecond || d.Stalled[i] != r.Clients.Stalled ||
+			math.Abs(d.Rebuffer[i]-100*r.RebufferRatio) > 1e-9 || (r.SegmentTTFB.Samples == 0) != (d.TTFB.P95[i] == nil) ||
+			(d.TTFB.P95[i] != nil && *d.TTFB.P95[i] != 1000*r.SegmentTTFB.P95) {
+			t.Fatalf("point %d differs from its record", i)
+		}
+	}
+	recs = longRecords(3*MaxPoints + 1)
+	d = newChartData(recs)
+	if d.PerPoint != 4 || len(d.Elapsed) != (len(recs)+3)/4 || d.Elapsed[len(d.Elapsed)-1] != recs[len(recs)-1].ElapsedSeconds {
+		t.Fatalf("per point %d, %d points for %d records", d.PerPoint, len(d.Elapsed), len(recs))
+	}
+	var errs, stalls, recErrs int64
+	for i := range d.Elapsed {
+		errs += d.Errors[0].Counts[i]
+		stalls += d.Stalls[i]
+	}
+	for _, r := range recs {
+		recErrs += r.ErrorsByClass[event.ClassHTTP]
+	}
+	last := recs[len(recs)-1].Totals
+	if errs != recErrs || stalls != last.Stalls {
+		t.Errorf("points sum to %d errors and %d stalls; records %d and %d", errs, stalls, recErrs, last.Stalls)
+	}
+	// The first point: records 0..3 (5 s each), the largest p95 of the four, stalled the most.
+	first := recs[:4]
+	var b int64
+	for _, r := range first {
+		b += r.Bytes
+	}
+	if d.MBps[0] != float64(b)/20/1e6 || *d.Download.P95[0] != 1000*0.008 || d.Stalled[0] != 3 {
+		t.Errorf("first point: %v MB/s, p95 %v ms, stalled %d", d.MBps[0], *d.Download.P95[0], d.Stalled[0])
+	}
+	if !strings.Contains(render(t, timeseries.Run{Records: recs}), "Each point covers 4 consecutive records") {
+		t.Error("the page does not say a point covers several records")
+	}
+}
+
+// TestLongRunInChromium: a day of 5 s records (17,280) makes a page Chromium draws without error.
+
+func TestLongRunInChromium(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Chromium; skipped under -short")
+	}
+	run := sampleRun(true)
+	run.Records = longRecords(17280)
+	path := filepath.Join(t.TempDir(), "report.html")
+	start := time.Now()
+	if err := WriteFile(path, run); err != nil {
+		t.Fatal(err)
+	}
+	written := time.Since(start)
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start = time.Now()
+	p := browser.Open(t, path, 1280)
+	t.Logf("%d records: written in %s, %d bytes; opened and drawn in %s", len(run.Records), written.Round(time.Millisecond),
+		fi.Size(), time.Since(start).Round(time.Millisecond))
+	p.Check(t, len(charts))
+	for _, c := range p.Charts {
+		if n := len(newChartData(run.Records).Elapsed); c.ID == "chart-clients" && (c.Points != 3*n || n > MaxPoints) {
+			t.Errorf("clients chart: %d points for %d records (%d per chart line)", c.Points, len(run.Records), n)
+		}
 	}
 }

@@ -16,9 +16,11 @@
   function points(values) {
     return D.t.map(function (t, i) { return { x: t, y: values[i] }; });
   }
+  // Dots on the points while they are few enough to tell apart.
+  var radius = D.t.length > 150 ? 0 : 2;
   function line(label, values, color, extra) {
     return Object.assign({ type: "line", label: label, data: points(values), borderColor: color,
-      backgroundColor: color, pointRadius: 2, borderWidth: 2, spanGaps: false }, extra || {});
+      backgroundColor: color, pointRadius: radius, borderWidth: D.t.length > 1000 ? 1 : 2, spanGaps: false }, extra || {});
   }
   function bar(label, values, color, extra) {
     return Object.assign({ type: "bar", label: label, data: points(values), backgroundColor: color,
