@@ -206,4 +206,12 @@ func reportBadInput(t *testing.T, bin string) {
 	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
 		t.Errorf("bad input left files: %v", entries)
 	}
+	// A run's --report path is checked before the preflight (the URL is never asked).
+	for _, path := range []string{filepath.Join(dir, "no", "r.html"), dir} {
+		s := startSwarm(t, bin, "--duration", "5s", "--report", path, "http://127.0.0.1:1/stream.m3u8")
+		if code := s.wait(30 * time.Second); code != 2 || !strings.Contains(s.stderr.String(), "--report "+path) ||
+			strings.Count(s.stderr.String(), "\n") != 1 {
+			t.Errorf("--report %s: exit %d, stderr %q", path, code, s.stderr.String())
+		}
+	}
 }
