@@ -67,16 +67,7 @@ func TestNginxClosure(t *testing.T) {
 
 	// chroot into the closure alone, as the images' user nobody (65534): nginx -t accepts the
 	// origin's own rendered config (self-contained: its own types, prefix and temp paths).
-	chroot := t.TempDir()
-	for _, p := range paths {
-		dst := filepath.Join(chroot, p)
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if b, err := exec.Command("cp", "-a", p, dst).CombinedOutput(); err != nil {
-			t.Fatalf("cp %s: %v\n%s", p, err, b)
-		}
-	}
+	chroot := closureChroot(t, paths)
 	set, err := profiles.Load()
 	if err != nil {
 		t.Fatal(err)
@@ -104,5 +95,64 @@ func TestNginxClosure(t *testing.T) {
 	b, err := exec.Command("chroot", "--userspec=65534:65534", chroot, bin, "-p", "/run/nginx/", "-c", "/nginx.conf", "-e", "stderr", "-t").CombinedOutput()
 	if err != nil || !strings.Contains(string(b), "test is successful") {
 		t.Fatalf("chroot %s nginx -t: %v\n%s", chroot, err, b)
+	}
+}
+
+// closureChroot copies the store paths into a new directory, at the same paths: a root that
+// holds nothing but the closure.
+func closureChroot(t *testing.T, paths []string) string {
+	t.Helper()
+	chroot := t.TempDir()
+	for _, p := range paths {
+		dst := filepath.Join(chroot, p)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if b, err := exec.Command("cp", "-a", p, dst).CombinedOutput(); err != nil {
+			t.Fatalf("cp %s: %v\n%s", p, err, b)
+		}
+	}
+	return chroot
+}
+
+// TestPrometheusClosures: Debian's Prometheus, promtool and nginx exporter, relocated, are
+// closures of the program root and one path per library, and run chrooted into a copy of
+// their closure alone, as nobody.
+func TestPrometheusClosures(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the Prometheus and nginx exporter closures with nix-build")
+	}
+	nixStore := testenv.RequireBinary(t, "nix-store")
+	for _, tc := range []struct {
+		name    string
+		closure func(testing.TB) string
+		run     [][]string // bin/NAME args…, and what its output contains
+	}{
+		{"prometheus", PrometheusClosure, [][]string{{"prometheus", "--version", "prometheus, version"}, {"promtool", "--version", "promtool, version"}}},
+		{"nginx-prometheus-exporter", NginxExporterClosure, [][]string{{"nginx-prometheus-exporter", "-version", "NGINX Prometheus Exporter version="}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := tc.closure(t)
+			if !strings.HasPrefix(filepath.Base(root)[33:], tc.name+"-") {
+				t.Errorf("root %s: want the name %s-VERSION", root, tc.name)
+			}
+			out, err := exec.Command(nixStore, "-qR", root).Output()
+			if err != nil {
+				t.Fatalf("nix-store -qR %s: %v", root, err)
+			}
+			paths := strings.Fields(string(out))
+			// Debian's Go programs load libc and its loader, nothing else.
+			if len(paths) != 3 || !strings.Contains(string(out), "-libc-") || !strings.Contains(string(out), "-ld-linux") {
+				t.Errorf("closure of %s: %d paths, want the root, libc and ld-linux:\n%s", root, len(paths), out)
+			}
+			chroot := closureChroot(t, paths)
+			for _, r := range tc.run {
+				bin := filepath.Join(root, "bin", r[0])
+				b, err := exec.Command("chroot", "--userspec=65534:65534", chroot, bin, r[1]).CombinedOutput()
+				if err != nil || !strings.Contains(string(b), r[2]) {
+					t.Errorf("chroot %s %s %s: %v\n%s", chroot, bin, r[1], err, b)
+				}
+			}
+		})
 	}
 }
