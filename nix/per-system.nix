@@ -144,6 +144,22 @@ let
         lp.nginx
       ];
     };
+    # The compose stack's Prometheus (promtool is nixpkgs' "cli" output: the healthcheck) and
+    # nginx exporter (with the swarm binary for its healthcheck); docker-compose.yaml.
+    prometheus-container = {
+      spec = "prometheus";
+      rootsOf = lp: _: [
+        lp.prometheus
+        lp.prometheus.cli
+      ];
+    };
+    nginx-exporter-container = {
+      spec = "nginx-exporter";
+      rootsOf = lp: gp: [
+        lp.prometheus-nginx-exporter
+        gp.go-ffmpeg-hls-swarm
+      ];
+    };
     # The base that ko puts the Go binary on (.ko.yaml, docs/how-to/ko.md).
     ffmpeg-base-container = {
       spec = "ffmpeg-base";
