@@ -22,8 +22,8 @@ while IFS= read -r f; do
 done < <(git ls-files '*.nix')
 
 # The compose file and the Prometheus config it mounts (Compose v1 here; the file also suits v2).
-docker-compose -f docker-compose.yaml config -q
-docker-compose -f docker-compose.yaml --profile grafana config -q   # with the Grafana service (docs/how-to/grafana.md)
+docker-compose -f docker-compose.yaml -f docker-compose.override.yaml config -q
+docker-compose -f docker-compose.yaml -f docker-compose.override.yaml --profile grafana config -q   # with the Grafana service (docs/how-to/grafana.md)
 docker-compose -f docker-compose.yaml -f deploy/compose/hostnet.yaml config -q
 promtool check config deploy/prometheus.yml >/dev/null
 promtool check config deploy/compose/prometheus-hostnet.yml >/dev/null
