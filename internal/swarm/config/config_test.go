@@ -156,6 +156,29 @@ func TestFlagErrorNamesTheWord(t *testing.T) {
 	}
 }
 
+// TestMetricsLinger: --metrics-linger (the compose stack sets SWARM_METRICS_LINGER) from the
+// environment, a flag over it, and 0 by default.
+func TestMetricsLinger(t *testing.T) {
+	for _, tc := range []struct {
+		args   []string
+		env    map[string]string
+		want   time.Duration
+		source string
+	}{
+		{[]string{testURL}, nil, 0, "default"},
+		{[]string{testURL}, map[string]string{"SWARM_METRICS_LINGER": "30s"}, 30 * time.Second, "env SWARM_METRICS_LINGER"},
+		{[]string{"--metrics-linger", "5s", testURL}, map[string]string{"SWARM_METRICS_LINGER": "30s"}, 5 * time.Second, "flag"},
+	} {
+		s, err := resolve(t, tc.args, tc.env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.MetricsLinger != tc.want || s.Sources["metrics-linger"] != tc.source {
+			t.Errorf("%v %v: linger %s from %q, want %s from %q", tc.args, tc.env, s.MetricsLinger, s.Sources["metrics-linger"], tc.want, tc.source)
+		}
+	}
+}
+
 func TestInvalid(t *testing.T) {
 	tests := []struct {
 		name string
@@ -177,6 +200,8 @@ func TestInvalid(t *testing.T) {
 		{"short progress interval", []string{"--progress-interval", "10ms", testURL}, nil, "--progress-interval 10ms: give at least 100ms"},
 		{"env zero progress interval", []string{testURL}, map[string]string{"SWARM_PROGRESS_INTERVAL": "0s"}, "--progress-interval 0s"},
 		{"env bad quiet", []string{testURL}, map[string]string{"SWARM_QUIET": "maybe"}, "environment SWARM_QUIET=\"maybe\""},
+		{"negative linger", []string{"--metrics-linger", "-1s", testURL}, nil, "--metrics-linger -1s: must not be negative"},
+		{"env negative linger", []string{testURL}, map[string]string{"SWARM_METRICS_LINGER": "-30s"}, "--metrics-linger -30s: must not be negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
