@@ -6,7 +6,6 @@ package main
 // metering proxy as with FFmpeg alone. Skipped under -short.
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"encoding/pem"
@@ -21,7 +20,6 @@ import (
 	neturl "net/url"
 	"os"
 	"os/exec"
-	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -197,57 +195,15 @@ func TestSwarmExactness(t *testing.T) {
 	})
 }
 
-// tally is requests, statuses and body bytes by object.
-type tally struct {
-	status map[string]map[string]int64 // object → status → count
-	bytes  map[string]int64            // object → body bytes
-}
-
-func newTally() tally { return tally{status: map[string]map[string]int64{}, bytes: map[string]int64{}} }
-
-func (t tally) add(object string, status int, bytes int64) {
-	if t.status[object] == nil {
-		t.status[object] = map[string]int64{}
-	}
-	t.status[object][strconv.Itoa(status)]++
-	t.bytes[object] += bytes
-}
-
-func (t tally) String() string {
-	return fmt.Sprintf("responses %v, bytes %v", t.status, t.bytes)
-}
-
-func (t tally) equal(u tally) bool {
-	if len(t.status) != len(u.status) || !maps.Equal(t.bytes, u.bytes) {
-		return false
-	}
-	for k, v := range t.status {
-		if !maps.Equal(v, u.status[k]) {
-			return false
-		}
-	}
-	return true
-}
-
-// objectOf names what a path of the test origin is (it has no master playlist).
-func objectOf(p string) string {
-	if path.Ext(p) == ".m3u8" {
-		return "media"
-	}
-	return "segment"
-}
-
 // accessLog reads the logged origin's nginx access log.
 type accessLog struct {
 	path string
 	o    *origintest.Origin
 }
 
-var accessLine = regexp.MustCompile(`^\S+ \[[^\]]+\] "(\S+) (\S+) [^"]*" (\d+) (\d+) \S+ "(.*)"$`)
-
-// tally counts the lines of user agent ua; the first 200 of a playlist is the swarm's own
-// preflight fetch (FFmpeg always asks with a Range, answered 206) and is left out.
-func (l *accessLog) tally(t *testing.T, ua string) tally {
+// tally counts the lines of user agent ua, less the swarm's own preflight fetch
+// (origintest.ReadAccessLog).
+func (l *accessLog) tally(t *testing.T, ua string) origintest.Tally {
 	_, nginx := l.o.Origin.PIDs()
 	_ = syscall.Kill(nginx, syscall.SIGUSR1) // reopen logs: flushes the buffered access log
 	f, err := os.Open(l.path)
@@ -255,22 +211,9 @@ func (l *accessLog) tally(t *testing.T, ua string) tally {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	out := newTally()
-	preflight := false
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		m := accessLine.FindStringSubmatch(sc.Text())
-		if m == nil || m[5] != ua {
-			continue
-		}
-		status, _ := strconv.Atoi(m[3])
-		n, _ := strconv.ParseInt(m[4], 10, 64)
-		obj := objectOf(m[2])
-		if !preflight && obj == "media" && status == 200 {
-			preflight = true
-			continue
-		}
-		out.add(obj, status, n)
+	out, _, err := origintest.ReadAccessLog(f, ua, 1)
+	if err != nil {
+		t.Fatalf("read %s: %v", l.path, err)
 	}
 	return out
 }
@@ -299,7 +242,7 @@ func (l *accessLog) accepts(t *testing.T) int {
 // while the swarm does.
 func exactRun(t *testing.T, bin string, ng *accessLog, url string, clients int, dur string, fault *faultProxy,
 	during func(*swarmProc), extra ...string) (report.Summary, map[string]float64) {
-	return exactRunWith(t, bin, func(ua string) tally {
+	return exactRunWith(t, bin, func(ua string) origintest.Tally {
 		want := ng.tally(t, ua)
 		if fault != nil {
 			fault.addAnswers(want, ua)
@@ -310,7 +253,7 @@ func exactRun(t *testing.T, bin string, ng *accessLog, url string, clients int, 
 
 // exactRunWith is exactRun against any origin whose own record of a run (by user agent) is
 // origin(ua).
-func exactRunWith(t *testing.T, bin string, origin func(ua string) tally, url string, clients int, dur string,
+func exactRunWith(t *testing.T, bin string, origin func(ua string) origintest.Tally, url string, clients int, dur string,
 	during func(*swarmProc), extra ...string) (report.Summary, map[string]float64) {
 	ua := uaMarker()
 	summaryPath := filepath.Join(t.TempDir(), "summary.json")
@@ -340,29 +283,29 @@ func exactRunWith(t *testing.T, bin string, origin func(ua string) tally, url st
 		t.Fatal(err)
 	}
 
-	fromSummary, fromMetrics := newTally(), newTally()
+	fromSummary, fromMetrics := origintest.NewTally(), origintest.NewTally()
 	for obj, byStatus := range sum.Requests.ObjectStatus {
-		fromSummary.status[obj] = byStatus
+		fromSummary.Status[obj] = byStatus
 	}
 	for obj, n := range sum.Requests.Bytes {
 		if n > 0 {
-			fromSummary.bytes[obj] = n
+			fromSummary.Bytes[obj] = n
 		}
 	}
 	resp := regexp.MustCompile(`^hls_swarm_responses_total\{object="(\w+)",status="(\d+)"\}$`)
 	byts := regexp.MustCompile(`^hls_swarm_received_bytes_total\{object="(\w+)"\}$`)
 	for k, v := range final {
 		if m := resp.FindStringSubmatch(k); m != nil && v > 0 {
-			if fromMetrics.status[m[1]] == nil {
-				fromMetrics.status[m[1]] = map[string]int64{}
+			if fromMetrics.Status[m[1]] == nil {
+				fromMetrics.Status[m[1]] = map[string]int64{}
 			}
-			fromMetrics.status[m[1]][m[2]] = int64(v)
+			fromMetrics.Status[m[1]][m[2]] = int64(v)
 		}
 		if m := byts.FindStringSubmatch(k); m != nil && v > 0 {
-			fromMetrics.bytes[m[1]] = int64(v)
+			fromMetrics.Bytes[m[1]] = int64(v)
 		}
 	}
-	if !fromSummary.equal(fromMetrics) {
+	if !fromSummary.Equal(fromMetrics) {
 		t.Errorf("summary JSON and /metrics differ:\nsummary %s\nmetrics %s", fromSummary, fromMetrics)
 	}
 	if got := swarmSum(final, "hls_swarm_attempts_total"); got != float64(sum.Requests.Total) {
@@ -370,19 +313,19 @@ func exactRunWith(t *testing.T, bin string, origin func(ua string) tally, url st
 	}
 
 	// nginx writes its buffered log within flush=5s (and on SIGUSR1): wait until it holds the run.
-	var want tally
+	var want origintest.Tally
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		want = origin(ua)
-		if want.equal(fromSummary) || time.Now().After(deadline) {
+		if want.Equal(fromSummary) || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	if !want.equal(fromSummary) {
+	if !want.Equal(fromSummary) {
 		t.Errorf("the swarm's counts differ from the origin's:\naccess log %s\nswarm      %s", want, fromSummary)
 	}
-	objs := slices.Sorted(maps.Keys(want.status))
+	objs := slices.Sorted(maps.Keys(want.Status))
 	t.Logf("access log = summary = /metrics: %s (objects %v); attempts %d, failed %d %v, error rate %.3f%%",
 		want, objs, sum.Requests.Total, sum.Errors.Total, sum.Errors.Class, 100*sum.Errors.Rate)
 	return sum, final
@@ -552,17 +495,17 @@ func newTLSOrigin(t *testing.T, base string) *tlsOrigin {
 
 // tally is what the origin sent to user agent ua, less the swarm's own preflight fetch (the
 // first 200 of a playlist: FFmpeg asks with a Range).
-func (o *tlsOrigin) tally(ua string) tally {
+func (o *tlsOrigin) tally(ua string) origintest.Tally {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	out := newTally()
+	out := origintest.NewTally()
 	preflight := false
 	for _, a := range o.sent[ua] {
-		if !preflight && objectOf(a.path) == "media" && a.status == 200 {
+		if !preflight && origintest.ObjectOf(a.path) == "media" && a.status == 200 {
 			preflight = true
 			continue
 		}
-		out.add(objectOf(a.path), a.status, a.bytes)
+		out.Add(origintest.ObjectOf(a.path), a.status, a.bytes)
 	}
 	return out
 }

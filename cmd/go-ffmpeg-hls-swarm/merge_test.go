@@ -347,34 +347,23 @@ func TestMergeRealShards(t *testing.T) {
 	}
 	m := readSummaryFile(t, mergedPath)
 
-	fromMerged := newTally()
+	fromMerged := origintest.NewTally()
 	for obj, byStatus := range m.Requests.ObjectStatus {
-		fromMerged.status[obj] = byStatus
+		fromMerged.Status[obj] = byStatus
 	}
 	for obj, n := range m.Requests.Bytes {
 		if n > 0 {
-			fromMerged.bytes[obj] = n
+			fromMerged.Bytes[obj] = n
 		}
 	}
 	// nginx writes its buffered log within flush=5s (and on SIGUSR1): wait until it holds the run.
-	var want tally
+	var want origintest.Tally
 	testenv.WaitFor(t, 30*time.Second, "the access log to hold both shards", func() bool {
-		want = newTally()
+		want = origintest.NewTally()
 		for _, ua := range uas {
-			one := ng.tally(t, ua)
-			for obj, byStatus := range one.status {
-				for st, n := range byStatus {
-					if want.status[obj] == nil {
-						want.status[obj] = map[string]int64{}
-					}
-					want.status[obj][st] += n
-				}
-			}
-			for obj, n := range one.bytes {
-				want.bytes[obj] += n
-			}
+			want.AddAll(ng.tally(t, ua))
 		}
-		return want.equal(fromMerged)
+		return want.Equal(fromMerged)
 	})
 	var segs, total, bytes int64
 	for _, s := range shardSums {

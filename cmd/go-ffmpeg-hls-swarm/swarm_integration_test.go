@@ -215,11 +215,11 @@ type answer struct {
 }
 
 // addAnswers adds the proxy's own answers to requests of user agent ua to t.
-func (p *faultProxy) addAnswers(t tally, ua string) {
+func (p *faultProxy) addAnswers(t origintest.Tally, ua string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, a := range p.answers[ua] {
-		t.add(objectOf(a.path), a.status, a.bytes)
+		t.Add(origintest.ObjectOf(a.path), a.status, a.bytes)
 	}
 }
 
