@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/imagegen/imagegentest"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/origin/origintest"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/report"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/testenv"
 )
@@ -116,12 +117,15 @@ func TestComposeStack(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The logged origin keeps its access log in the results directory; the shards' user agent
+	// picks their requests out of it.
+	ua := fmt.Sprintf("hls-swarm-compose-%d", time.Now().UnixNano())
 	s := &stack{t: t, compose: compose, host: host, repo: imagegentest.RepoRoot(t),
 		project: fmt.Sprintf("hlsswarmcompose%d", time.Now().UnixNano()%1e9),
 		env: []string{"IMAGE_TAG=" + tag, "RESULTS_DIR=" + results, "HOSTNET_TARGETS=" + targets,
 			"ORIGIN_PORT=" + originPort, "EXPORTER_PORT=" + exporterPort, "PROMETHEUS_PORT=" + promPort,
 			"SWARM0_METRICS_PORT=" + swarmPorts[0], "SWARM1_METRICS_PORT=" + swarmPorts[1], "SWARM2_METRICS_PORT=" + swarmPorts[2],
-			"ORIGIN_SIZE=320x180", "ORIGIN_FPS=15", "CLIENTS=" + strconv.Itoa(clients), "RAMP_RATE=" + strconv.Itoa(clients),
+			"ORIGIN_SIZE=320x180", "ORIGIN_FPS=15", "ORIGIN_PROFILE=logged", "ORIGIN_LOG_DIR=/results/origin", "USER_AGENT=" + ua, "CLIENTS=" + strconv.Itoa(clients), "RAMP_RATE=" + strconv.Itoa(clients),
 			"DURATION=" + duration.String(), "METRICS_LINGER=" + linger.String(), "START_AT="}}
 	t.Cleanup(func() { s.down() })
 
@@ -137,7 +141,7 @@ func TestComposeStack(t *testing.T) {
 
 	// Then the shards, all from one --start-at a little ahead (each waits for it with its
 	// metrics up); every shard exits 0 when its run and its linger are over.
-	startAt := time.Now().Add(15 * time.Second).UTC().Truncate(time.Second)
+	startAt := time.Now().Add(25 * time.Second).UTC().Truncate(time.Second)
 	s.env[len(s.env)-1] = "START_AT=" + startAt.Format(time.RFC3339)
 	if out, err := s.run(5*time.Minute, "up", "-d", "swarm-0", "swarm-1", "swarm-2"); err != nil {
 		t.Fatalf("docker-compose up shards: %v\n%s\n%s", err, out, s.logs())
@@ -214,6 +218,31 @@ func TestComposeStack(t *testing.T) {
 	}
 	t.Logf("Prometheus = merge of %d shards: %d attempts (%v), %d bytes, %d errors; %d clients",
 		shards, m.Requests.Total, m.Requests.ByObject, m.ReceivedBytes, m.Errors.Total, m.Clients.Target)
+
+	// The origin's own records: its access log holds exactly what merge counts (by object and
+	// status, and bytes), besides each shard's preflight fetch. nginx flushes it within 5 s.
+	fromMerged := origintest.NewTally()
+	for obj, byStatus := range m.Requests.ObjectStatus {
+		fromMerged.Status[obj] = byStatus
+	}
+	for obj, n := range m.Requests.Bytes {
+		if n > 0 {
+			fromMerged.Bytes[obj] = n
+		}
+	}
+	accessLog := filepath.Join(results, "origin", "access.log")
+	var fromLog origintest.Tally
+	var preflights int
+	testenv.WaitFor(t, 30*time.Second, "the origin's access log to equal merge ("+accessLog+")", func() bool {
+		f, err := os.Open(accessLog)
+		if err != nil {
+			return false
+		}
+		defer f.Close()
+		fromLog, preflights, err = origintest.ReadAccessLog(f, ua, shards)
+		return err == nil && preflights == shards && fromLog.Equal(fromMerged)
+	})
+	t.Logf("access log = merge: %s (+%d preflights)", fromLog, preflights)
 
 	// The origin's own count, through the exporter: nginx served every attempt (and the
 	// preflights, healthchecks and its own status scrapes besides).
