@@ -34,29 +34,13 @@ type image struct {
 func buildImage(t *testing.T) image {
 	t.Helper()
 	host := testenv.Docker(t)
-	goBin := testenv.RequireBinary(t, "go")
 	swarmRoot := imagegentest.SwarmClosure(t, "amd64")
 	ffmpegRoot := imagegentest.FFmpegClosure(t)
 	nginxRoot := imagegentest.NginxClosure(t)
-
-	repo := imagegentest.RepoRoot(t)
-	imagegen := filepath.Join(t.TempDir(), "imagegen")
-	build := exec.Command(goBin, "build", "-o", imagegen, "./cmd/imagegen")
-	build.Dir, build.Env = repo, append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/imagegen: %v\n%s", err, b)
-	}
 	tag := fmt.Sprintf("originimage-%d", time.Now().UnixNano())
-	img := image{host: host, ref: app + "-test-origin:" + tag, swarm: filepath.Join(swarmRoot, "bin", app)}
-	t.Cleanup(func() { _, _ = imagegentest.Docker(t, host, "rmi", "-f", img.ref) })
-	cmd := exec.Command(imagegen, "build", "-q", "--spec", filepath.Join(repo, "profiles", "images", "test-origin.json"),
-		"--root", "amd64="+swarmRoot, "--root", "amd64="+ffmpegRoot, "--root", "amd64="+nginxRoot,
-		"--tag", tag, "--docker-host", host, "--output", "docker-daemon")
-	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+t.TempDir()) // the default layer cache, not the user's
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("imagegen build test-origin: %v\n%s", err, b)
-	}
-	return img
+	// A layer cache of its own, not the user's.
+	ref := imagegentest.LoadImage(t, imagegentest.Imagegen(t), host, "test-origin", tag, t.TempDir(), swarmRoot, ffmpegRoot, nginxRoot)
+	return image{host: host, ref: ref, swarm: filepath.Join(swarmRoot, "bin", app)}
 }
 
 // TestOriginImage builds the test-origin image once and runs it two ways: with docker run, and

@@ -69,17 +69,11 @@ func TestSharedLayersPush(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the FFmpeg and nginx closures and pushes two 250 MB images")
 	}
-	goBin := testenv.RequireBinary(t, "go")
 	swarmRoot := imagegentest.SwarmClosure(t, "amd64")
 	ffmpegRoot := imagegentest.FFmpegClosure(t)
 	nginxRoot := imagegentest.NginxClosure(t)
 	repo := imagegentest.RepoRoot(t)
-	imagegen := filepath.Join(t.TempDir(), "imagegen")
-	build := exec.Command(goBin, "build", "-o", imagegen, "./cmd/imagegen")
-	build.Dir, build.Env = repo, append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/imagegen: %v\n%s", err, b)
-	}
+	imagegen := imagegentest.Imagegen(t)
 	counter := newUploadCounter(t, testenv.Registry(t))
 	cache := t.TempDir()
 	push := func(specName, tag string, roots ...string) (v1.Image, int64) {
