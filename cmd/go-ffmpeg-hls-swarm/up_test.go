@@ -7,13 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
-
-	"github.com/creack/pty"
 
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/profiles"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/testenv"
@@ -136,47 +132,11 @@ func TestUpDryRunPrintsPlan(t *testing.T) {
 	}
 }
 
-// upStartOnPTY starts the binary on a pseudo-terminal and collects the screen. It answers the
-// cursor-position reports (ESC [6n) as a terminal does: bubbletea's init asks for the background
-// colour (OSC 11) followed by one, and waits 5 s when nobody answers.
-func upStartOnPTY(t *testing.T, cmd *exec.Cmd) (*os.File, *testenv.Buffer) {
+// upTerminal runs the binary with args in a real terminal (a tmux pane, 132×40).
+func upTerminal(t *testing.T, bin string, args ...string) *testenv.Terminal {
 	t.Helper()
-	cmd.Env = append(os.Environ(), "TERM=xterm-256color")
-	ptmx, tty, err := pty.Open()
-	if err != nil {
-		t.Fatalf("open a pty: %v", err)
-	}
-	if err := pty.Setsize(ptmx, &pty.Winsize{Rows: 40, Cols: 132}); err != nil {
-		t.Fatalf("size the pty: %v", err)
-	}
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start on a pty: %v", err)
-	}
-	// The test keeps the terminal side open until it ends, so the screen reader never gets EIO:
-	// on Linux that EIO can come before the last lines a just-exited child wrote are read.
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = ptmx.Close(); _ = tty.Close() })
-	screen := &testenv.Buffer{}
-	go func() {
-		buf, answered := make([]byte, 4096), 0
-		for {
-			n, err := ptmx.Read(buf)
-			if n > 0 {
-				_, _ = screen.Write(buf[:n])
-				for asked := strings.Count(screen.String(), "\x1b[6n"); answered < asked; answered++ {
-					_, _ = ptmx.Write([]byte("\x1b[1;1R"))
-				}
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	return ptmx, screen
+	return testenv.StartTerminal(t, 132, 40, os.Environ(), append([]string{bin}, args...)...)
 }
-
-var ansiEscape = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\r`)
 
 func TestUpMenuOnPseudoTerminal(t *testing.T) {
 	bin := upBuildBinary(t)
@@ -184,87 +144,60 @@ func TestUpMenuOnPseudoTerminal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "up", "--dry-run", "--kvm-device", filepath.Join(t.TempDir(), "no-kvm"))
-	ptmx, screen := upStartOnPTY(t, cmd)
-	text := func() string { return ansiEscape.ReplaceAllString(screen.String(), "") }
+	term := upTerminal(t, bin, "up", "--dry-run", "--kvm-device", filepath.Join(t.TempDir(), "no-kvm"))
 	waitScreen := func(what string) {
 		t.Helper()
-		testenv.WaitFor(t, 30*time.Second, fmt.Sprintf("%q on the screen", what), func() bool {
-			return strings.Contains(text(), what)
+		term.WaitScreen(30*time.Second, fmt.Sprintf("%q on the screen", what), func(s string) bool {
+			return strings.Contains(s, what)
 		})
 	}
-	send := func(s string) {
-		t.Helper()
-		if _, err := ptmx.Write([]byte(s)); err != nil {
-			t.Fatalf("write to the pty: %v", err)
-		}
-	}
-	const down, up, enter = "\x1b[B", "\x1b[A", "\r"
 
 	waitScreen("Pick a test-origin profile (1/2)")
 	for _, p := range set.Origins {
 		waitScreen(p.Name)
 	}
-	send(down) // default → the second profile
+	term.Keys("Down") // default → the second profile
 	waitScreen("> " + set.Origins[1].Name)
-	send(enter)
+	term.Keys("Enter")
 	waitScreen("Pick a deployment type (2/2)")
-	send(up) // runner → vm (wraps), which this host cannot run
+	term.Keys("Up") // runner → vm (wraps), which this host cannot run
 	waitScreen("> vm")
-	send(enter)
+	term.Keys("Enter")
 	waitScreen("vm needs KVM")
-	send(up) // vm → container
+	term.Keys("Up") // vm → container
 	waitScreen("> container")
-	send(enter)
+	term.Keys("Enter")
 
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("up exited with %v:\n%s", err, text())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("up did not exit after the menu:\n%s", text())
+	if code := term.Wait(30 * time.Second); code != 0 {
+		t.Fatalf("up exited %d:\n%s", code, term.All())
 	}
-	waitScreen("Dry run: nothing started.")
+	text := term.All()
 	for _, w := range []string{"Profile:    " + set.Origins[1].Name + " - ", "Type:       container - ",
 		"Underlying: docker run --rm --network host go-ffmpeg-hls-swarm-test-origin:latest --profile " + set.Origins[1].Name,
 		"Dry run: nothing started."} {
-		if !strings.Contains(text(), w) {
-			t.Errorf("screen lacks %q:\n%s", w, text())
+		if !strings.Contains(text, w) {
+			t.Errorf("screen lacks %q:\n%s", w, text)
 		}
 	}
-	if strings.Contains(text(), "No terminal") {
-		t.Errorf("on a terminal, up took the no-terminal defaults:\n%s", text())
+	if strings.Contains(text, "No terminal") {
+		t.Errorf("on a terminal, up took the no-terminal defaults:\n%s", text)
 	}
 }
 
 func TestUpMenuQuitStartsNothing(t *testing.T) {
 	bin := upBuildBinary(t)
-	cmd := exec.Command(bin, "up")
-	ptmx, screen := upStartOnPTY(t, cmd)
-	testenv.WaitFor(t, 30*time.Second, "the menu", func() bool { return strings.Contains(screen.String(), "Pick a test-origin profile") })
-	if _, err := ptmx.Write([]byte("q")); err != nil {
-		t.Fatal(err)
+	term := upTerminal(t, bin, "up")
+	term.WaitScreen(30*time.Second, "the menu", func(s string) bool { return strings.Contains(s, "Pick a test-origin profile") })
+	term.Keys("q")
+	if code := term.Wait(30 * time.Second); code == 0 {
+		t.Errorf("q in the menu: exit 0, want non-zero")
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) || ee.ExitCode() == 0 {
-			t.Errorf("q in the menu: exit %v, want non-zero", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("up did not exit after q:\n%s", screen.String())
+	text := term.All()
+	if !strings.Contains(text, "cancelled in the menu: nothing started") {
+		t.Errorf("no cancel line:\n%s", text)
 	}
-	text := func() string { return ansiEscape.ReplaceAllString(screen.String(), "") }
-	testenv.WaitFor(t, 10*time.Second, "the cancel line", func() bool {
-		return strings.Contains(text(), "cancelled in the menu: nothing started")
-	})
-	if strings.Contains(text(), "Underlying:") {
-		t.Errorf("after q, want no plan:\n%s", text())
+	if strings.Contains(text, "Underlying:") {
+		t.Errorf("after q, want no plan:\n%s", text)
 	}
 }
 

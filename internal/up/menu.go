@@ -6,7 +6,7 @@ import (
 	"io"
 	"strings"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/profiles"
 )
@@ -78,7 +78,7 @@ func (m menu) index(name string) int {
 func (m menu) Init() tea.Cmd { return nil }
 
 func (m menu) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
-	k, ok := msg.(tea.KeyMsg)
+	k, ok := msg.(tea.KeyPressMsg)
 	if !ok {
 		return m, nil
 	}
@@ -98,7 +98,7 @@ func (m menu) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.cursor = (m.cursor + n - 1) % n
 	case "down", "j", "tab":
 		m.cursor = (m.cursor + 1) % n
-	case "enter", "right", " ":
+	case "enter", "right", "space":
 		o := m.steps[m.step][m.cursor]
 		if o.unavailable != "" {
 			m.note = o.unavailable
@@ -115,7 +115,9 @@ func (m menu) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
-func (m menu) View() string {
+func (m menu) View() tea.View { return tea.NewView(m.text()) }
+
+func (m menu) text() string {
 	if m.done || m.stopped {
 		return ""
 	}

@@ -5,23 +5,24 @@ import (
 	"strings"
 	"testing"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 )
 
-func keys(names ...string) []tea.KeyMsg {
-	var ks []tea.KeyMsg
+func keys(names ...string) []tea.KeyPressMsg {
+	var ks []tea.KeyPressMsg
 	for _, n := range names {
 		switch n {
 		case "up":
-			ks = append(ks, tea.KeyMsg{Type: tea.KeyUp})
+			ks = append(ks, tea.KeyPressMsg{Code: tea.KeyUp})
 		case "down":
-			ks = append(ks, tea.KeyMsg{Type: tea.KeyDown})
+			ks = append(ks, tea.KeyPressMsg{Code: tea.KeyDown})
 		case "enter":
-			ks = append(ks, tea.KeyMsg{Type: tea.KeyEnter})
+			ks = append(ks, tea.KeyPressMsg{Code: tea.KeyEnter})
 		case "esc":
-			ks = append(ks, tea.KeyMsg{Type: tea.KeyEsc})
+			ks = append(ks, tea.KeyPressMsg{Code: tea.KeyEscape})
 		default:
-			ks = append(ks, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(n)})
+			r := []rune(n)[0]
+			ks = append(ks, tea.KeyPressMsg{Code: r, Text: n})
 		}
 	}
 	return ks
@@ -71,8 +72,8 @@ func TestMenuKeys(t *testing.T) {
 			if got.stopped != wantStop || quit != (tt.done || wantStop) {
 				t.Errorf("stopped=%v quit=%v, want stopped=%v quit=%v", got.stopped, quit, wantStop, tt.done || wantStop)
 			}
-			if tt.view != "" && !strings.Contains(got.View(), tt.view) {
-				t.Errorf("view lacks %q:\n%s", tt.view, got.View())
+			if tt.view != "" && !strings.Contains(got.text(), tt.view) {
+				t.Errorf("view lacks %q:\n%s", tt.view, got.text())
 			}
 		})
 	}
@@ -80,7 +81,7 @@ func TestMenuKeys(t *testing.T) {
 
 func TestMenuViewListsEveryProfile(t *testing.T) {
 	set := loadProfiles(t)
-	v := newMenu(set, kvmHost(t)).View()
+	v := newMenu(set, kvmHost(t)).View().Content
 	for _, p := range set.Origins {
 		if !strings.Contains(v, p.Name) || !strings.Contains(v, p.Description) {
 			t.Errorf("menu lacks %s (%s):\n%s", p.Name, p.Description, v)
