@@ -80,7 +80,7 @@ gracefully and print the summary (exit 0 or 1 by thresholds); a second signal ex
 				<-ctx.Done()
 				stop() // a second signal ends the process at once (clients die with it: Pdeathsig)
 			}()
-			_, err = loadtest.Run(ctx, s, loadtest.Options{Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr(), Logger: s.NewLogger(cmd.ErrOrStderr()), Version: version.String()})
+			_, err = loadtest.Run(ctx, s, loadtest.Options{Stdin: cmd.InOrStdin(), Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr(), Version: version.String()})
 			return err
 		},
 	}

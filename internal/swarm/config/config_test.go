@@ -99,21 +99,22 @@ func TestProgressSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.ProgressInterval != DefaultProgress || s.Quiet || s.Timeseries != "" {
-		t.Errorf("defaults: interval %s quiet %v timeseries %q", s.ProgressInterval, s.Quiet, s.Timeseries)
+	if s.ProgressInterval != DefaultProgress || s.Quiet || s.Timeseries != "" || !s.Dashboard {
+		t.Errorf("defaults: interval %s quiet %v timeseries %q dashboard %v", s.ProgressInterval, s.Quiet, s.Timeseries, s.Dashboard)
 	}
-	env := map[string]string{"SWARM_PROGRESS_INTERVAL": "2s", "SWARM_QUIET": "true", "SWARM_TIMESERIES": "/tmp/run.csv"}
+	env := map[string]string{"SWARM_PROGRESS_INTERVAL": "2s", "SWARM_QUIET": "true", "SWARM_TIMESERIES": "/tmp/run.csv", "SWARM_DASHBOARD": "false"}
 	if s, err = resolve(t, []string{testURL}, env); err != nil {
 		t.Fatal(err)
 	}
 	if s.ProgressInterval != 2*time.Second || !s.Quiet || s.Timeseries != "/tmp/run.csv" ||
-		s.Sources["progress-interval"] != "env SWARM_PROGRESS_INTERVAL" || s.Sources["quiet"] != "env SWARM_QUIET" {
+		s.Sources["progress-interval"] != "env SWARM_PROGRESS_INTERVAL" || s.Sources["quiet"] != "env SWARM_QUIET" ||
+		s.Dashboard || s.Sources["dashboard"] != "env SWARM_DASHBOARD" {
 		t.Errorf("from env: interval %s quiet %v timeseries %q sources %v", s.ProgressInterval, s.Quiet, s.Timeseries, s.Sources)
 	}
-	if s, err = resolve(t, []string{"--progress-interval", "1s", "--quiet=false", "--timeseries", "x.ndjson", testURL}, env); err != nil {
+	if s, err = resolve(t, []string{"--progress-interval", "1s", "--quiet=false", "--dashboard", "--timeseries", "x.ndjson", testURL}, env); err != nil {
 		t.Fatal(err)
 	}
-	if s.ProgressInterval != time.Second || s.Quiet || s.Timeseries != "x.ndjson" || s.Sources["quiet"] != "flag" {
+	if s.ProgressInterval != time.Second || s.Quiet || s.Timeseries != "x.ndjson" || s.Sources["quiet"] != "flag" || !s.Dashboard {
 		t.Errorf("flags over env: interval %s quiet %v timeseries %q", s.ProgressInterval, s.Quiet, s.Timeseries)
 	}
 }

@@ -41,15 +41,18 @@ type Settings struct {
 	Thresholds        []string
 	SummaryJSON       string
 	// Timeseries is --timeseries: a file of one record per ProgressInterval (NDJSON, or CSV
-	// when it ends in .csv). Quiet turns the status line on stderr off.
+	// when it ends in .csv). Quiet turns the status line on stderr off, and the dashboard.
 	Timeseries string
 	// Report is --report: the HTML report written at the end of the run.
 	Report           string
 	ProgressInterval time.Duration
 	Quiet            bool
-	PrintCmd         bool
-	Check            bool
-	Seed             int64
+	// Dashboard: draw the live dashboard instead of the status line when stdin and stderr are
+	// a terminal.
+	Dashboard bool
+	PrintCmd  bool
+	Check     bool
+	Seed      int64
 	// Shard is --shard as given ("I/N", "" = not sharded); ShardIndex and ShardCount are its
 	// parsed value (ShardCount 0 = not sharded). Clients and RampRate are this shard's share.
 	Shard                  string
@@ -146,7 +149,7 @@ func (s Settings) LogAttrs() []any {
 		"metrics_linger", s.MetricsLinger.String(),
 		"log_level", s.LogLevel, "log_format", s.LogFormat, "thresholds", s.Thresholds,
 		"summary_json", s.SummaryJSON,
-		"timeseries", s.Timeseries, "report", s.Report, "progress_interval", s.ProgressInterval.String(), "quiet", s.Quiet, "check", s.Check, "shard", s.Shard, "start_at", s.StartAt,
+		"timeseries", s.Timeseries, "report", s.Report, "progress_interval", s.ProgressInterval.String(), "quiet", s.Quiet, "dashboard", s.Dashboard, "check", s.Check, "shard", s.Shard, "start_at", s.StartAt,
 	}
 	names := make([]string, 0, len(s.Sources))
 	for n, src := range s.Sources {

@@ -15,6 +15,7 @@ import (
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/config"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/event"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/htmlreport"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/liveview"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/metrics"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/orchestrator"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/report"
@@ -43,9 +44,14 @@ var checkThresholds = []string{"startup_max<=10s", "errors==0", "restarts==0"}
 
 // Options are what a run needs besides its settings.
 type Options struct {
+	// Stdin gives the dashboard its keys.
+	Stdin  io.Reader
 	Stdout io.Writer
-	// Stderr gets the status line every --progress-interval (nil or --quiet: none).
-	Stderr  io.Writer
+	// Stderr gets the status line every --progress-interval (nil or --quiet: none), or the
+	// live dashboard when Stdin and Stderr are a terminal (--dashboard).
+	Stderr io.Writer
+	// Logger, when nil, is the settings' logger on Stderr (held back while a dashboard runs
+	// and written when it closes).
 	Logger  *slog.Logger
 	Version string
 }
@@ -76,7 +82,12 @@ func EngineConfig(s config.Settings, logger *slog.Logger) orchestrator.Config {
 // error is the one line to show the user (its code is the returned code). ctx ending (SIGINT or
 // SIGTERM) stops the swarm gracefully; the summary is still printed.
 func Run(ctx context.Context, s config.Settings, o Options) (int, error) {
+	var logs *liveview.Logs
 	log := o.Logger
+	if log == nil {
+		logs = liveview.NewLogs(o.Stderr)
+		log = s.NewLogger(logs)
+	}
 	exprs := s.Thresholds
 	if s.Check {
 		exprs = append(append([]string{}, checkThresholds...), exprs...)
@@ -150,7 +161,8 @@ func Run(ctx context.Context, s config.Settings, o Options) (int, error) {
 		defer file.Close()
 		outputs = append(outputs, file)
 	}
-	if o.Stderr != nil && !s.Quiet {
+	dashboard := o.Stderr != nil && !s.Quiet && s.Dashboard && liveview.Usable(o.Stdin, o.Stderr)
+	if o.Stderr != nil && !s.Quiet && !dashboard {
 		outputs = append(outputs, timeseries.StatusWriter(o.Stderr))
 	}
 	// --report: the records, kept for the report written at the end.
@@ -162,6 +174,9 @@ func Run(ctx context.Context, s config.Settings, o Options) (int, error) {
 		}))
 	}
 	waitForStart(ctx, log, s.StartTime)
+	// q or Ctrl-C in the dashboard cancels runCtx: the same graceful stop as SIGINT/SIGTERM.
+	runCtx, stopRun := context.WithCancel(ctx)
+	defer stopRun()
 	started := time.Now()
 	header := timeseries.Header{Version: o.Version, URL: s.URL, Started: started.UTC(),
 		DurationSeconds: s.Duration.Seconds(), IntervalSeconds: s.ProgressInterval.Seconds(), Thresholds: exprs,
@@ -171,16 +186,24 @@ func Run(ctx context.Context, s config.Settings, o Options) (int, error) {
 			return fail(ExitRuntime, fmt.Errorf("--timeseries %s: %w", s.Timeseries, err))
 		}
 	}
+	var view *liveview.View
+	if dashboard {
+		view = liveview.Start(liveview.Options{In: o.Stdin, Out: o.Stderr, URL: s.URL, Start: started,
+			Duration: s.Duration, Interval: s.ProgressInterval, Target: s.Clients, Stop: stopRun, Logs: logs})
+		defer view.Close()
+		defer context.AfterFunc(runCtx, view.Stopping)()
+		outputs = append(outputs, view)
+	}
 	series := timeseries.Start(started, s.Duration, s.ProgressInterval, col.Snapshot, outputs...)
-	runErr := orchestrator.Run(ctx, ec, event.Sink(col))
+	runErr := orchestrator.Run(runCtx, ec, event.Sink(col))
 	ended := time.Now()
 	series.Stop() // before the final snapshot: the records' intervals add up to it
-	interrupted := ctx.Err() != nil
+	interrupted := runCtx.Err() != nil
 	if interrupted && errors.Is(runErr, context.Canceled) {
 		runErr = nil
 	}
 	if interrupted {
-		log.Info("stopped by signal", "after", ended.Sub(started).Round(time.Millisecond))
+		log.Info("stopped by a signal or q", "after", ended.Sub(started).Round(time.Millisecond))
 	}
 
 	snap, err := col.Snapshot()
@@ -203,6 +226,11 @@ func Run(ctx context.Context, s config.Settings, o Options) (int, error) {
 	if file != nil {
 		if err := file.WriteSummary(sum); err != nil && runErr == nil {
 			runErr = fmt.Errorf("--timeseries %s: %w", s.Timeseries, err)
+		}
+	}
+	if view != nil {
+		if err := view.Close(); err != nil {
+			log.Warn("dashboard", "err", err)
 		}
 	}
 	if err := sum.WriteTable(o.Stdout); err != nil {
