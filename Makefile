@@ -39,6 +39,7 @@ imagegen-digest:
 # swarm overhead: 50 FFmpeg clients, the swarm's own CPU/PSS per client vs its children's (goal <= 5 %).
 bench-swarm:
 	$(GO) test -run '^$$' -bench 'BenchmarkSwarm$$' -benchtime 1x ./cmd/go-ffmpeg-hls-swarm/
+	$(GO) test -run '^$$' -bench 'BenchmarkSwarmLiveView$$' -benchtime 1x ./cmd/go-ffmpeg-hls-swarm/
 	$(GO) test -run '^$$' -bench BenchmarkProxyThroughput ./internal/swarm/meter/
 
 demo:

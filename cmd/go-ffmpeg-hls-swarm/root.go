@@ -25,7 +25,9 @@ func newRootCmd() *cobra.Command {
 		Short: "Load-test a live HLS stream with a supervised swarm of FFmpeg clients",
 		Long: `go-ffmpeg-hls-swarm starts a swarm of FFmpeg clients against a live HLS URL, ramps them up,
 restarts the ones that fail, exports what they see on /metrics (Prometheus), and ends with a
-summary and a verdict: the exit code is non-zero when a --threshold fails.
+summary and a verdict: the exit code is non-zero when a --threshold fails. In a terminal
+a live dashboard shows the run (q stops it like SIGTERM); otherwise a status line on stderr
+every --progress-interval.
 
 Every flag can also come from the environment (SWARM_<FLAG>, e.g. SWARM_RAMP_JITTER=50ms; the
 seed's CLIENTS, DURATION, RAMP_RATE, METRICS_PORT, LOG_LEVEL and STREAM_URL work too).

@@ -86,7 +86,7 @@ func AddFlags(fs *pflag.FlagSet, s *Settings) {
 	fs.StringVar(&s.SummaryJSON, "summary-json", "", "also write the end-of-run summary as JSON to this file")
 	fs.StringVar(&s.Timeseries, "timeseries", "", "write one record per --progress-interval to this file as it goes: NDJSON, or CSV when the name ends in .csv")
 	fs.StringVar(&s.Report, "report", "", "at the end, write a self-contained HTML report (verdict, settings, charts over time) to this file")
-	fs.DurationVar(&s.ProgressInterval, "progress-interval", DefaultProgress, "interval of the status line on stderr and of the --timeseries records")
+	fs.DurationVar(&s.ProgressInterval, "progress-interval", DefaultProgress, "interval of the status line on stderr (or the dashboard) and of the --timeseries records")
 	fs.BoolVar(&s.Quiet, "quiet", false, "no status line or dashboard on stderr")
 	fs.BoolVar(&s.Dashboard, "dashboard", true, "when stdin and stderr are a terminal, a live dashboard instead of the status line (q or Ctrl-C stops the run)")
 	fs.BoolVar(&s.PrintCmd, "print-cmd", false, "print the FFmpeg command line of one client and exit")
