@@ -5,7 +5,7 @@ LDFLAGS  := -s -w -X github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/ver
 BIN      := bin
 
 .PHONY: test-origin microvm-origin images
-.PHONY: all build deps test test-short bench bench-imagegen imagegen-digest bench-swarm demo clean completion ko
+.PHONY: all build deps test test-short bench bench-imagegen imagegen-digest bench-swarm demo clean completion ko screenshot-dashboard
 
 all: build
 
@@ -44,6 +44,10 @@ bench-swarm:
 
 demo:
 	./scripts/demo.sh
+
+# docs/images/dashboard.png from a real run (needs aha and chromium besides ffmpeg, nginx and tmux).
+screenshot-dashboard:
+	./scripts/screenshot-dashboard.sh
 
 # The test origin on this machine (PROFILE=low-latency make test-origin; needs ffmpeg and nginx).
 PROFILE ?= default
