@@ -65,7 +65,8 @@ func Start(o Options) *View {
 	}
 	v := &View{logs: o.Logs, done: make(chan struct{})}
 	v.p = tea.NewProgram(newModel(o), tea.WithInput(o.In), tea.WithOutput(o.Out),
-		tea.WithoutSignalHandler(), tea.WithFPS(10))
+		tea.WithoutSignalHandler(), tea.WithFPS(10),
+		tea.WithWindowSize(100, 40)) // the size when Out is not a terminal (tests); a terminal's own size wins
 	if v.logs != nil {
 		v.logs.attach(v.p)
 	}

@@ -3,7 +3,9 @@ package liveview
 import (
 	"bytes"
 	"os"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -137,4 +139,59 @@ func TestUsableNeedsTwoTerminals(t *testing.T) {
 	if Usable(r, w) || Usable(nil, w) || Usable(strings.NewReader(""), &bytes.Buffer{}) {
 		t.Error("a pipe or a buffer taken for a terminal")
 	}
+}
+
+// TestViewLifecycle runs the real program on plain buffers: records drawn, log lines held back
+// while it runs and written in order when it closes, Close idempotent.
+func TestViewLifecycle(t *testing.T) {
+	var out testBuffer
+	var logOut bytes.Buffer
+	logs := NewLogs(&logOut)
+	v := Start(Options{In: strings.NewReader(""), Out: &out, URL: "http://127.0.0.1:1/s.m3u8", Start: time.Now(),
+		Duration: time.Minute, Interval: time.Second, Logs: logs})
+	for i := range 3 {
+		if _, err := logs.Write([]byte("line " + strconv.Itoa(i) + "\n")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := v.Write(record(1, 20, false)); err != nil {
+		t.Fatal(err)
+	}
+	if logOut.Len() != 0 {
+		t.Errorf("log lines written while the dashboard runs: %q", logOut.String())
+	}
+	v.Stopping()
+	_ = v.Write(record(2, 0, true))
+	if err := v.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if logOut.String() != "line 0\nline 1\nline 2\n" {
+		t.Errorf("held-back log lines: %q", logOut.String())
+	}
+	if _, err := logs.Write([]byte("after\n")); err != nil || !strings.HasSuffix(logOut.String(), "after\n") {
+		t.Errorf("after Close the log goes straight to its writer: %q", logOut.String())
+	}
+	if s := ansi.Strip(out.String()); !strings.Contains(s, "run over: the summary follows") || !strings.Contains(s, "http://127.0.0.1:1/s.m3u8") {
+		t.Errorf("the last frame was not drawn (err %v):\n%q", v.err, out.String())
+	}
+}
+
+type testBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *testBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *testBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
