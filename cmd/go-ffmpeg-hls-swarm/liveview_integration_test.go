@@ -26,7 +26,8 @@ func TestLiveViewIntegration(t *testing.T) {
 	testenv.RequireBinary(t, "tmux")
 	bin := swarmBuildBinary(t)
 	o := origintest.Start(t, "default", origintest.Small())
-	t.Run("dashboard in a terminal; q stops the run", func(t *testing.T) { liveDashboard(t, bin, o.PlaylistURL) })
+	t.Run("dashboard in a terminal; q stops the run", func(t *testing.T) { liveDashboard(t, bin, o.PlaylistURL, "q") })
+	t.Run("Ctrl-C stops it the same way", func(t *testing.T) { liveDashboard(t, bin, o.PlaylistURL, "C-c") })
 	t.Run("status line when stderr is not a terminal", func(t *testing.T) { liveStatusLine(t, bin, o.PlaylistURL) })
 }
 
@@ -73,7 +74,9 @@ func noneAlive(t *testing.T, procs []testenv.Proc) {
 	})
 }
 
-func liveDashboard(t *testing.T, bin, playlist string) {
+// liveDashboard runs the swarm in a terminal, waits for the dashboard to show it working, then
+// types key (tmux's name: "q", "C-c").
+func liveDashboard(t *testing.T, bin, playlist, key string) {
 	env := append(swarmEnv(), "TERM=xterm-256color")
 	started := time.Now()
 	term := testenv.StartTerminal(t, 120, 40, env, liveArgs(t, bin, playlist)...)
@@ -99,14 +102,14 @@ func liveDashboard(t *testing.T, bin, playlist string) {
 	pid := term.PID()
 	ff := ffmpegDescendants(t, pid, liveClients)
 
-	term.Keys("q")
+	term.Keys(key)
 	if code := term.Wait(60 * time.Second); code != 0 {
-		t.Errorf("after q: exit %d, want 0:\n%s", code, term.All())
+		t.Errorf("after %s: exit %d, want 0:\n%s", key, code, term.All())
 	}
 	all := term.All()
 	for _, w := range []string{"run over: the summary follows", "== go-ffmpeg-hls-swarm summary", "(interrupted)", "segment ttfb"} {
 		if !strings.Contains(all, w) {
-			t.Errorf("after q the terminal lacks %q:\n%s", w, all)
+			t.Errorf("after %s the terminal lacks %q:\n%s", key, w, all)
 		}
 	}
 	// The summary comes after the dashboard's last frame, not under it.
