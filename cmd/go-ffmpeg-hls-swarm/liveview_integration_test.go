@@ -28,6 +28,7 @@ func TestLiveViewIntegration(t *testing.T) {
 	o := origintest.Start(t, "default", origintest.Small())
 	t.Run("dashboard in a terminal; q stops the run", func(t *testing.T) { liveDashboard(t, bin, o.PlaylistURL, "q") })
 	t.Run("Ctrl-C stops it the same way", func(t *testing.T) { liveDashboard(t, bin, o.PlaylistURL, "C-c") })
+	t.Run("a second signal ends it at once and gives the terminal back", func(t *testing.T) { liveSecondSignal(t, bin, o.PlaylistURL) })
 	t.Run("status line when stderr is not a terminal", func(t *testing.T) { liveStatusLine(t, bin, o.PlaylistURL) })
 }
 
@@ -77,19 +78,7 @@ func noneAlive(t *testing.T, procs []testenv.Proc) {
 // liveDashboard runs the swarm in a terminal, waits for the dashboard to show it working, then
 // types key (tmux's name: "q", "C-c").
 func liveDashboard(t *testing.T, bin, playlist, key string) {
-	env := append(swarmEnv(), "TERM=xterm-256color")
-	started := time.Now()
-	term := testenv.StartTerminal(t, 120, 40, env, liveArgs(t, bin, playlist)...)
-	screen := term.WaitScreen(10*time.Second, "active clients and a non-zero throughput on the dashboard", func(s string) bool {
-		a, r := dashActive.FindStringSubmatch(s), dashReceived.FindStringSubmatch(s)
-		if a == nil || r == nil {
-			return false
-		}
-		active, _ := strconv.Atoi(a[1])
-		rate, _ := strconv.ParseFloat(r[1], 64)
-		return active > 0 && rate > 0
-	})
-	t.Logf("after %.1f s the dashboard shows:\n%s", time.Since(started).Seconds(), screen)
+	term, screen := waitDashboard(t, bin, playlist)
 	for _, w := range []string{"go-ffmpeg-hls-swarm  " + playlist, "elapsed ", "remaining ", "seg TTFB", "seg load",
 		"rebuffer", "errors", "attempts/s", "q or Ctrl-C: stop the run"} {
 		if !strings.Contains(screen, w) {
@@ -124,6 +113,59 @@ func liveDashboard(t *testing.T, bin, playlist, key string) {
 	if left := testenv.Descendants(pid); len(left) > 0 {
 		t.Errorf("processes left under the swarm: %+v", left)
 	}
+}
+
+// waitDashboard starts the swarm in a terminal and waits until the dashboard shows active
+// clients and a non-zero throughput (within 10 s of the start).
+func waitDashboard(t *testing.T, bin, playlist string) (*testenv.Terminal, string) {
+	t.Helper()
+	env := append(swarmEnv(), "TERM=xterm-256color")
+	started := time.Now()
+	term := testenv.StartTerminal(t, 120, 40, env, liveArgs(t, bin, playlist)...)
+	screen := term.WaitScreen(10*time.Second, "active clients and a non-zero throughput on the dashboard", func(s string) bool {
+		a, r := dashActive.FindStringSubmatch(s), dashReceived.FindStringSubmatch(s)
+		if a == nil || r == nil {
+			return false
+		}
+		active, _ := strconv.Atoi(a[1])
+		rate, _ := strconv.ParseFloat(r[1], 64)
+		return active > 0 && rate > 0
+	})
+	t.Logf("after %.1f s the dashboard shows:\n%s", time.Since(started).Seconds(), screen)
+	return term, screen
+}
+
+// liveSecondSignal sends SIGINT twice: the process ends at once by the signal, as without a
+// dashboard, and first gives the terminal back (cursor shown). A shell runs the swarm and stays,
+// so the terminal's state after the swarm is still there to read.
+func liveSecondSignal(t *testing.T, bin, playlist string) {
+	env := append(swarmEnv(), "TERM=xterm-256color")
+	argv := append([]string{"sh", "-c", `"$0" "$@"; echo "swarm exit $?"; exec sleep 120`}, liveArgs(t, bin, playlist)...)
+	term := testenv.StartTerminal(t, 120, 40, env, argv...)
+	term.WaitScreen(10*time.Second, "active clients on the dashboard", func(s string) bool { return dashActive.MatchString(s) })
+	if term.CursorVisible() {
+		t.Fatal("the dashboard runs with the cursor shown")
+	}
+	kids := testenv.Children(term.PID()) // the shell's one child: the swarm
+	if len(kids) != 1 {
+		t.Fatalf("the shell has %d children, want the swarm alone: %+v", len(kids), kids)
+	}
+	swarm := kids[0].PID
+	ff := ffmpegDescendants(t, swarm, liveClients)
+	for range 2 {
+		if err := syscall.Kill(swarm, syscall.SIGINT); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	term.WaitScreen(30*time.Second, "the swarm to end", func(s string) bool { return strings.Contains(s, "swarm exit ") })
+	if s := term.All(); !strings.Contains(s, "swarm exit 130") {
+		t.Errorf("after two SIGINTs, want the exit status of SIGINT (130 in a shell):\n%s", s)
+	}
+	if !term.CursorVisible() {
+		t.Errorf("the terminal was not given back (cursor still hidden)")
+	}
+	noneAlive(t, ff)
 }
 
 func liveStatusLine(t *testing.T, bin, playlist string) {

@@ -95,15 +95,30 @@ func (tm *Terminal) PID() int {
 	return pid
 }
 
-// Exited reports whether the program has exited, and its exit status.
+// Exited reports whether the program has ended, and its exit status (0 when a signal ended
+// it: see Signal).
 func (tm *Terminal) Exited() (bool, int) {
-	f := strings.SplitN(tm.display("#{pane_dead} #{pane_dead_status}"), " ", 2)
-	if len(f) < 2 || f[0] != "1" {
+	f := strings.Fields(tm.display("#{pane_dead} #{pane_dead_status}"))
+	if len(f) == 0 || f[0] != "1" {
 		return false, 0
 	}
-	code, _ := strconv.Atoi(f[1])
+	code := 0
+	if len(f) > 1 {
+		code, _ = strconv.Atoi(f[1])
+	}
 	return true, code
 }
+
+// Signal is the signal that ended the program (0: it exited, or still runs).
+func (tm *Terminal) Signal() int {
+	n, _ := strconv.Atoi(tm.display("#{pane_dead_signal}"))
+	return n
+}
+
+// CursorVisible reports whether the terminal shows its cursor (a full-screen program hides it
+// and shows it again when it gives the terminal back). Read it while a program still runs in
+// the pane: tmux keeps the flag of a dead pane as it was.
+func (tm *Terminal) CursorVisible() bool { return tm.display("#{cursor_flag}") == "1" }
 
 // Wait waits up to timeout for the program to exit and returns its exit status.
 func (tm *Terminal) Wait(timeout time.Duration) int {

@@ -9,8 +9,11 @@ package liveview
 
 import (
 	"io"
+	"os"
+	"os/signal"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -74,7 +77,34 @@ func Start(o Options) *View {
 		defer close(v.done)
 		_, v.err = v.p.Run()
 	}()
+	go v.secondSignal()
 	return v
+}
+
+// secondSignal keeps the CLI's rule that a second SIGINT/SIGTERM ends the process at once, and
+// gives the terminal back first: while the dashboard runs, the second signal restores the
+// terminal and is then raised again with its default action (the first one stops the run
+// gracefully, through the caller's signal.NotifyContext).
+func (v *View) secondSignal() {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	seen := 0
+	for {
+		select {
+		case <-v.done:
+			return
+		case sig := <-sigs:
+			if seen++; seen < 2 {
+				continue
+			}
+			v.p.Kill()
+			<-v.done
+			signal.Reset(syscall.SIGINT, syscall.SIGTERM) // every handler, the caller's too
+			_ = syscall.Kill(os.Getpid(), sig.(syscall.Signal))
+			return
+		}
+	}
 }
 
 // Write shows a record (timeseries.Output).
