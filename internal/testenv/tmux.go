@@ -95,8 +95,7 @@ func (tm *Terminal) PID() int {
 	return pid
 }
 
-// Exited reports whether the program has ended, and its exit status (0 when a signal ended
-// it: see Signal).
+// Exited reports whether the program has ended, and its exit status (0 when a signal ended it).
 func (tm *Terminal) Exited() (bool, int) {
 	f := strings.Fields(tm.display("#{pane_dead} #{pane_dead_status}"))
 	if len(f) == 0 || f[0] != "1" {
@@ -107,12 +106,6 @@ func (tm *Terminal) Exited() (bool, int) {
 		code, _ = strconv.Atoi(f[1])
 	}
 	return true, code
-}
-
-// Signal is the signal that ended the program (0: it exited, or still runs).
-func (tm *Terminal) Signal() int {
-	n, _ := strconv.Atoi(tm.display("#{pane_dead_signal}"))
-	return n
 }
 
 // CursorVisible reports whether the terminal shows its cursor (a full-screen program hides it
