@@ -43,7 +43,6 @@ type Options struct {
 	Start    time.Time
 	Duration time.Duration
 	Interval time.Duration
-	Target   int
 	// Stop is called once, on the first q or Ctrl-C: it must stop the run as SIGTERM does.
 	Stop func()
 	// Logs, when set, shows its last lines under the dashboard while it runs.

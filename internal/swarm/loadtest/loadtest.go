@@ -189,7 +189,7 @@ func Run(ctx context.Context, s config.Settings, o Options) (int, error) {
 	var view *liveview.View
 	if dashboard {
 		view = liveview.Start(liveview.Options{In: o.Stdin, Out: o.Stderr, URL: s.URL, Start: started,
-			Duration: s.Duration, Interval: s.ProgressInterval, Target: s.Clients, Stop: stopRun, Logs: logs})
+			Duration: s.Duration, Interval: s.ProgressInterval, Stop: stopRun, Logs: logs})
 		defer view.Close()
 		defer context.AfterFunc(runCtx, view.Stopping)()
 		outputs = append(outputs, view)
