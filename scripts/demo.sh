@@ -32,10 +32,14 @@ CGO_ENABLED=0 go build -trimpath -o "$work/go-ffmpeg-hls-swarm" ./cmd/go-ffmpeg-
 bin=$work/go-ffmpeg-hls-swarm
 
 # A port nothing answers on (for the swarm's /metrics); the origin picks its own with --port 0.
+# Below the kernel's ephemeral range (ip_local_port_range, 32768 on Debian): an outgoing
+# connection's local port answers nothing yet still makes bind fail ("address already in use").
 free_port() {
-  local p
+  local p lo
+  lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  [ "$lo" -gt 10000 ] 2>/dev/null || lo=32768
   for _ in $(seq 1 50); do
-    p=$((20000 + RANDOM % 40000))
+    p=$((10000 + RANDOM % (lo - 10000)))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
   done
   echo "demo: no free port found" >&2
