@@ -96,7 +96,7 @@ func Run(ctx context.Context, s config.Settings, o Options) (int, error) {
 	if err != nil {
 		return fail(ExitUsage, fmt.Errorf("--threshold: %w", err))
 	}
-	if s.SummaryJSON != "" {
+	if s.SummaryJSON != "" && s.SummaryJSON != "-" {
 		if err := report.CheckPath("--summary-json", s.SummaryJSON); err != nil {
 			return fail(ExitUsage, err)
 		}
@@ -236,7 +236,13 @@ func Run(ctx context.Context, s config.Settings, o Options) (int, error) {
 	if err := sum.WriteTable(o.Stdout); err != nil {
 		return fail(ExitRuntime, fmt.Errorf("print summary: %w", err))
 	}
-	if s.SummaryJSON != "" {
+	switch s.SummaryJSON {
+	case "":
+	case "-": // one line after the table: `kubectl logs` of the shards is what merge - reads
+		if err := sum.WriteJSONLine(o.Stdout); err != nil {
+			return fail(ExitRuntime, err)
+		}
+	default:
 		if err := sum.WriteJSONFile(s.SummaryJSON); err != nil {
 			return fail(ExitRuntime, err)
 		}

@@ -12,6 +12,7 @@ import (
 type MergeOptions struct {
 	Thresholds  []string
 	SummaryJSON string
+	Stdin       io.Reader // read for the argument "-"
 	Stdout      io.Writer
 	Stderr      io.Writer // warnings (missing shards), one line each
 }
@@ -29,7 +30,7 @@ func Merge(args []string, o MergeOptions) (int, error) {
 			return fail(ExitUsage, err)
 		}
 	}
-	in, err := report.Load(args)
+	in, err := report.Load(args, o.Stdin)
 	if err != nil {
 		return fail(ExitUsage, err)
 	}

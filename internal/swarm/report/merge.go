@@ -1,10 +1,12 @@
 package report
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -21,14 +23,29 @@ type Input struct {
 }
 
 // Load reads the summaries named by args: files, or directories whose *.json files (not
-// recursive) are read in name order. Every error is one line naming the file: a missing file,
-// an empty directory, JSON that does not parse, a summary of another format.
-func Load(args []string) ([]Input, error) {
+// recursive) are read in name order, or "-": the summary lines in stdin (see ReadStream). Every
+// error is one line naming the file: a missing file, an empty directory, JSON that does not
+// parse, a summary of another format.
+func Load(args []string, stdin io.Reader) ([]Input, error) {
 	if len(args) == 0 {
 		return nil, errors.New("no summary given: name summary JSON files or directories holding them")
 	}
 	var paths []string
+	var out []Input
+	stdinRead := false
 	for _, a := range args {
+		if a == "-" {
+			if stdinRead {
+				return nil, errors.New("- (stdin) named twice: name it once")
+			}
+			stdinRead = true
+			in, err := ReadStream("stdin", stdin)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, in...)
+			continue
+		}
 		fi, err := os.Stat(a)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %v", a, errors.Unwrap(err))
@@ -47,7 +64,6 @@ func Load(args []string) ([]Input, error) {
 		slices.Sort(found)
 		paths = append(paths, found...)
 	}
-	out := make([]Input, 0, len(paths))
 	for _, p := range paths {
 		s, err := readSummary(p)
 		if err != nil {
@@ -58,11 +74,50 @@ func Load(args []string) ([]Input, error) {
 	return out, nil
 }
 
+// StreamPrefix starts every summary line of a stream: a summary written with --summary-json -
+// is one line of compact JSON whose first key is "format".
+const StreamPrefix = `{"format":`
+
+// ReadStream reads the summaries in a stream of lines, such as `kubectl logs` of the pods of an
+// Indexed Job whose shards ran with --summary-json - (their logs and tables around them): every
+// line that starts with StreamPrefix is a summary, every other line is skipped. name names the
+// stream in errors, which say which line is wrong; a stream without any summary line is an error.
+func ReadStream(name string, r io.Reader) ([]Input, error) {
+	br := bufio.NewReader(r)
+	var out []Input
+	for n := 1; ; n++ {
+		line, err := br.ReadBytes('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("read %s: %v", name, err)
+		}
+		if l := bytes.TrimRight(line, "\r\n"); bytes.HasPrefix(l, []byte(StreamPrefix)) {
+			where := fmt.Sprintf("%s line %d", name, n)
+			s, perr := parseSummary(where, l)
+			if perr != nil {
+				return nil, perr
+			}
+			out = append(out, Input{Path: where, Summary: s})
+		}
+		if err != nil {
+			break
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s holds no summary line (%s…): pipe in the logs of shards run with --summary-json -, e.g. kubectl logs -l batch.kubernetes.io/job-name=JOB --tail=-1", name, StreamPrefix)
+	}
+	return out, nil
+}
+
 func readSummary(path string) (Summary, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return Summary{}, fmt.Errorf("%s: %v", path, errors.Unwrap(err))
 	}
+	return parseSummary(path, b)
+}
+
+// parseSummary decodes one summary; path names it in errors.
+func parseSummary(path string, b []byte) (Summary, error) {
 	var probe struct {
 		Format *int `json:"format"`
 	}

@@ -113,6 +113,22 @@ func humanBytes(n int64) string {
 	return fmt.Sprintf("%.1f %ciB (%d bytes)", float64(n)/float64(div), "KMGTPE"[exp], n)
 }
 
+// WriteJSONLine writes the summary as one line of compact JSON starting with StreamPrefix, in
+// one write, for --summary-json -: a stream of logs that holds it (kubectl logs) can be merged
+// (ReadStream).
+func (s Summary) WriteJSONLine(w io.Writer) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(s); err != nil {
+		return fmt.Errorf("encode summary: %w", err)
+	}
+	if _, err := w.Write(buf.Bytes()); err != nil {
+		return fmt.Errorf("write summary: %w", err)
+	}
+	return nil
+}
+
 // WriteJSONFile writes the summary as indented JSON to path atomically: to a temporary file in
 // the same directory, synced, then renamed over path, so a reader never sees a partial file.
 func (s Summary) WriteJSONFile(path string) (err error) {

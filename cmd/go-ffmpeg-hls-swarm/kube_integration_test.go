@@ -1,0 +1,327 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/imagegen/imagegentest"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/kubetest"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/origin/origintest"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/profiles"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/report"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/testenv"
+)
+
+// Pod sizing of deploy/k8s/base (docs/how-to/scale-out.md, "How many clients per pod"): per
+// client 2m CPU and 16 MiB, above the measured 1.24m (0.038 % + 0.086 % of a core: swarm with
+// its metering proxy + FFmpeg) and 13.1 MiB PSS (684 KiB + 12.4 MiB) of BenchmarkSwarm's
+// 50-client run (docs/explanation/engine.md), plus 100m and 128 MiB for the swarm process.
+const (
+	podBaseMilliCPU     = 100
+	clientMilliCPU      = 2
+	podBaseMemoryMiB    = 128
+	clientMemoryMiB     = 16
+	kubeShards          = 3
+	kubeClientsPerShard = 5
+)
+
+// kubeObject is the part of a Job (or any object) the test reads from kubectl's JSON.
+type kubeObject struct {
+	Kind     string `json:"kind"`
+	Metadata struct {
+		Name string `json:"name"`
+	} `json:"metadata"`
+	Spec struct {
+		CompletionMode string `json:"completionMode"`
+		Completions    int    `json:"completions"`
+		Parallelism    int    `json:"parallelism"`
+		Template       struct {
+			Spec struct {
+				HostNetwork bool `json:"hostNetwork"`
+				Containers  []struct {
+					Image string `json:"image"`
+					Env   []struct {
+						Name  string `json:"name"`
+						Value string `json:"value"`
+					} `json:"env"`
+					Resources struct {
+						Requests map[string]string `json:"requests"`
+						Limits   map[string]string `json:"limits"`
+					} `json:"resources"`
+				} `json:"containers"`
+			} `json:"spec"`
+		} `json:"template"`
+	} `json:"spec"`
+	Status struct {
+		Succeeded        int    `json:"succeeded"`
+		Failed           int    `json:"failed"`
+		CompletedIndexes string `json:"completedIndexes"`
+	} `json:"status"`
+}
+
+func (o kubeObject) env(name string) string {
+	for _, e := range o.Spec.Template.Spec.Containers[0].Env {
+		if e.Name == name {
+			return e.Value
+		}
+	}
+	return ""
+}
+
+// runStdin runs bin with stdin and returns its exit code.
+func runStdin(t *testing.T, bin string, stdin []byte, stdout, stderr *bytes.Buffer, args ...string) int {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(stdin), stdout, stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		return ee.ExitCode()
+	case err != nil:
+		t.Fatalf("run %v: %v", args, err)
+	}
+	return 0
+}
+
+// dryRun applies a kustomization with --dry-run=server and returns the objects the apiserver
+// would store.
+func dryRun(t *testing.T, c *kubetest.Cluster, dir string) map[string]kubeObject {
+	t.Helper()
+	out, err := c.Kubectl("apply", "--dry-run=server", "-k", dir, "-o", "json")
+	if err != nil {
+		t.Fatalf("kubectl apply --dry-run=server -k %s: %v", dir, err)
+	}
+	var list struct {
+		Kind  string       `json:"kind"`
+		Items []kubeObject `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		t.Fatalf("dry run of %s: %v\n%.500s", dir, err, out)
+	}
+	if list.Kind != "List" { // one object is printed bare
+		var one kubeObject
+		if err := json.Unmarshal([]byte(out), &one); err != nil {
+			t.Fatal(err)
+		}
+		list.Items = []kubeObject{one}
+	}
+	objs := map[string]kubeObject{}
+	for _, o := range list.Items {
+		objs[o.Kind+"/"+o.Metadata.Name] = o
+	}
+	return objs
+}
+
+// checkBase checks deploy/k8s/base as the apiserver would store it: an Indexed Job whose
+// completions, parallelism and SHARD_COUNT agree, whose pods each run the default swarm-client
+// profile's clients and ramp, with resources derived from that many clients; and its headless
+// Service.
+func checkBase(t *testing.T, objs map[string]kubeObject) {
+	t.Helper()
+	job, ok := objs["Job/hls-swarm"]
+	if !ok || objs["Service/hls-swarm"].Kind != "Service" {
+		t.Fatalf("deploy/k8s/base: want Job/hls-swarm and Service/hls-swarm, got %v", objs)
+	}
+	set, err := profiles.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := set.Swarm(job.env("SWARM_PROFILE"))
+	if err != nil {
+		t.Fatalf("deploy/k8s/base SWARM_PROFILE: %v", err)
+	}
+	n := job.Spec.Completions
+	res := job.Spec.Template.Spec.Containers[0].Resources
+	cpu := fmt.Sprintf("%dm", podBaseMilliCPU+clientMilliCPU*p.Clients)
+	mem := fmt.Sprintf("%dMi", podBaseMemoryMiB+clientMemoryMiB*p.Clients)
+	for _, c := range []struct{ what, got, want string }{
+		{"completionMode", job.Spec.CompletionMode, "Indexed"},
+		{"parallelism", strconv.Itoa(job.Spec.Parallelism), strconv.Itoa(n)},
+		{"SHARD_COUNT", job.env("SHARD_COUNT"), strconv.Itoa(n)},
+		{"CLIENTS (the profile's per shard)", job.env("CLIENTS"), strconv.Itoa(n * p.Clients)},
+		{"RAMP_RATE (the profile's per shard)", job.env("RAMP_RATE"), strconv.FormatFloat(float64(n)*p.RampRate, 'g', -1, 64)},
+		{"SWARM_SUMMARY_JSON", job.env("SWARM_SUMMARY_JSON"), "-"},
+		{"requests.cpu", res.Requests["cpu"], cpu},
+		{"requests.memory", res.Requests["memory"], mem},
+		{"limits.memory", res.Limits["memory"], mem},
+		{"limits.cpu (none)", res.Limits["cpu"], ""},
+	} {
+		if c.got != c.want {
+			t.Errorf("deploy/k8s/base Job %s = %q, want %q", c.what, c.got, c.want)
+		}
+	}
+}
+
+// TestKubernetesShards runs the swarm as an Indexed Job on a real single-node Kubernetes
+// (scripts/k8s/cluster.sh): the swarm-client image built by imagegen from the swarm and the FFmpeg
+// closure, 3 shards × 5 clients for 60 s from one --start-at against the logged test origin on
+// 127.0.0.1 (deploy/k8s/overlays/loopback: hostNetwork). All 3 pods complete; their summaries,
+// read from `kubectl logs`, merge into one verdict whose totals equal nginx's access log. The
+// manifests pass kubectl apply --dry-run=server first. Everything is removed at the end.
+func TestKubernetesShards(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds Kubernetes (once per machine), starts a cluster and runs 15 FFmpeg clients for 60 s")
+	}
+	t0 := time.Now()
+	bin := swarmBuildBinary(t)
+	swarmImage := kubetest.Image(t, "--spec", filepath.Join(imagegentest.RepoRoot(t), "profiles", "images", "swarm-client.json"),
+		"--root", "amd64="+imagegentest.SwarmClosure(t, "amd64"), "--root", "amd64="+imagegentest.FFmpegClosure(t), "--tag", "0.1.0")
+	t.Logf("swarm-client image built in %s", time.Since(t0).Round(100*time.Millisecond))
+	c := kubetest.Start(t, swarmImage)
+	repo := imagegentest.RepoRoot(t)
+
+	// The manifests as shipped, validated by the real apiserver (admission, schemas, defaults).
+	checkBase(t, dryRun(t, c, filepath.Join(repo, "deploy", "k8s", "base")))
+	lo := dryRun(t, c, filepath.Join(repo, "deploy", "k8s", "overlays", "loopback"))
+	if j := lo["Job/hls-swarm"]; !j.Spec.Template.Spec.HostNetwork || len(lo) != 1 {
+		t.Fatalf("deploy/k8s/overlays/loopback: want only Job/hls-swarm with hostNetwork, got %v", lo)
+	}
+
+	// The origin; its access log is the independent truth. A directory nginx's workers can
+	// reopen the log in (t.TempDir's parent is 0700).
+	logDir, err := os.MkdirTemp("", "kube-shards-log-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(logDir) })
+	if err := os.Chmod(logDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	o := origintest.Start(t, "logged", origintest.Small(), origintest.WithLogDir(logDir))
+	ng := &accessLog{path: filepath.Join(logDir, "access.log"), o: o}
+
+	// A kustomization of the user's own on top of the loopback overlay: namespace, origin URL,
+	// test size, start time, and a user agent per shard (from the pod's completion index) so the
+	// access log tells the shards apart.
+	const ns = "hls-swarm-test"
+	c.MustKubectl(t, "create", "namespace", ns)
+	testenv.WaitFor(t, 60*time.Second, "the service account of namespace "+ns, func() bool {
+		_, err := c.Kubectl("-n", ns, "get", "serviceaccount", "default")
+		return err == nil
+	})
+	ua := uaMarker()
+	startAt := time.Now().Add(25 * time.Second).UTC().Truncate(time.Second)
+	overlay, err := os.MkdirTemp(filepath.Join(repo, "deploy", "k8s"), ".test-overlay-") // kustomize wants bases by relative path
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(overlay) })
+	kustomization := fmt.Sprintf(`apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namespace: %s
+resources:
+  - ../overlays/loopback
+patches:
+  - patch: |-
+      apiVersion: batch/v1
+      kind: Job
+      metadata: {name: hls-swarm}
+      spec:
+        template:
+          spec:
+            containers:
+              - name: swarm
+                env:
+                  - {name: STREAM_URL, value: %q}
+                  - {name: CLIENTS, value: "%d"}
+                  - {name: RAMP_RATE, value: "15"}
+                  - {name: DURATION, value: 60s}
+                  - {name: SWARM_START_AT, value: %q}
+                  - name: SHARD
+                    valueFrom: {fieldRef: {fieldPath: "metadata.annotations['batch.kubernetes.io/job-completion-index']"}}
+                  - {name: SWARM_USER_AGENT, value: "%s-$(SHARD)"}
+`, ns, o.PlaylistURL, kubeShards*kubeClientsPerShard, startAt.Format(time.RFC3339), ua)
+	if err := os.WriteFile(filepath.Join(overlay, "kustomization.yaml"), []byte(kustomization), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.MustKubectl(t, "apply", "-k", overlay)
+	applied := time.Now()
+
+	// All 3 pods complete (a pod that fails ends the Job: backoffLimit 0).
+	var job kubeObject
+	testenv.WaitFor(t, 4*time.Minute, "the Job to complete", func() bool {
+		out, err := c.Kubectl("-n", ns, "get", "job", "hls-swarm", "-o", "json")
+		if err != nil {
+			return false
+		}
+		if err := json.Unmarshal([]byte(out), &job); err != nil {
+			t.Fatal(err)
+		}
+		if job.Status.Failed > 0 {
+			pods, _ := c.Kubectl("-n", ns, "get", "pods", "-o", "wide")
+			logs, _ := c.Kubectl("-n", ns, "logs", "-l", "batch.kubernetes.io/job-name=hls-swarm", "--tail=20", "--prefix")
+			t.Fatalf("a shard failed: %+v\n%s\n%s\n%s", job.Status, pods, logs, c.LogTails())
+		}
+		return job.Status.Succeeded == kubeShards
+	})
+	t.Logf("Job complete %s after apply (start-at %s after apply), completed indexes %q", time.Since(applied).Round(time.Second),
+		startAt.Sub(applied).Round(time.Second), job.Status.CompletedIndexes)
+	if job.Status.CompletedIndexes != "0-2" {
+		t.Errorf("completed indexes %q, want 0-2", job.Status.CompletedIndexes)
+	}
+
+	// The shards' summaries from their logs, merged by the binary from stdin.
+	logs := c.MustKubectl(t, "-n", ns, "logs", "-l", "batch.kubernetes.io/job-name=hls-swarm", "--tail=-1", "--max-log-requests=10")
+	dir := t.TempDir()
+	merged := filepath.Join(dir, "merged.json")
+	var stdout, stderr bytes.Buffer
+	code := runStdin(t, bin, []byte(logs), &stdout, &stderr, "merge", "--summary-json", merged, "--threshold", "errors==0", "-")
+	if code != 0 || stderr.Len() != 0 {
+		t.Fatalf("merge -: exit %d\n%s\n%s\nlogs:\n%.3000s", code, stdout.String(), stderr.String(), logs)
+	}
+	m := readSummaryFile(t, merged)
+	shards, err := report.ReadStream("logs", strings.NewReader(logs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int]bool{}
+	for _, s := range shards {
+		sh := s.Summary.Shard
+		if sh == nil || sh.Count != kubeShards || s.Summary.Clients.Target != kubeClientsPerShard {
+			t.Errorf("%s: shard %v with %d clients, want ?/%d with %d", s.Path, sh, s.Summary.Clients.Target, kubeShards, kubeClientsPerShard)
+			continue
+		}
+		seen[sh.Index] = true
+		if st := s.Summary.Started; st.Before(startAt) || st.After(startAt.Add(5*time.Second)) {
+			t.Errorf("shard %d started at %s, --start-at %s", sh.Index, st, startAt)
+		}
+	}
+	if len(shards) != kubeShards || len(seen) != kubeShards || m.MergedFrom != kubeShards || m.Clients.Target != kubeShards*kubeClientsPerShard {
+		t.Errorf("merged %d summaries of shards %v, %d clients; want %d shards, %d clients", m.MergedFrom, seen, m.Clients.Target,
+			kubeShards, kubeShards*kubeClientsPerShard)
+	}
+
+	// The merged totals (requests by object and status, body bytes) equal the access log's.
+	fromMerged := origintest.NewTally()
+	for obj, byStatus := range m.Requests.ObjectStatus {
+		fromMerged.Status[obj] = byStatus
+	}
+	for obj, n := range m.Requests.Bytes {
+		if n > 0 {
+			fromMerged.Bytes[obj] = n
+		}
+	}
+	var want origintest.Tally
+	testenv.WaitFor(t, 30*time.Second, "the access log to equal the merged summary", func() bool {
+		want = origintest.NewTally()
+		for i := range kubeShards {
+			want.AddAll(ng.tally(t, fmt.Sprintf("%s-%d", ua, i)))
+		}
+		return want.Equal(fromMerged)
+	})
+	if m.Requests.Segments < kubeShards*kubeClientsPerShard*(60/2-5) {
+		t.Errorf("merged run too small: %d segments", m.Requests.Segments)
+	}
+	t.Logf("access log = merge of %d shards from kubectl logs: %s; %d attempts, startup p95 %gs; %s in all",
+		kubeShards, want, m.Requests.Total, m.Startup.P95, time.Since(t0).Round(time.Second))
+}
