@@ -201,7 +201,7 @@ func TestKubernetesShards(t *testing.T) {
 	ng := &accessLog{path: filepath.Join(logDir, "access.log"), o: o}
 
 	// A kustomization of the user's own on top of the loopback overlay: namespace, origin URL,
-	// test size, start time, and a user agent per shard (from the pod's completion index) so the
+	// test size, and a user agent per shard (from the pod's completion index) so the
 	// access log tells the shards apart.
 	const ns = "hls-swarm-test"
 	c.MustKubectl(t, "create", "namespace", ns)
@@ -236,14 +236,15 @@ patches:
                   - {name: CLIENTS, value: "%d"}
                   - {name: RAMP_RATE, value: "15"}
                   - {name: DURATION, value: 60s}
-                  - {name: SWARM_START_AT, value: %q}
                   - name: SHARD
                     valueFrom: {fieldRef: {fieldPath: "metadata.annotations['batch.kubernetes.io/job-completion-index']"}}
                   - {name: SWARM_USER_AGENT, value: "%s-$(SHARD)"}
-`, ns, o.PlaylistURL, kubeShards*kubeClientsPerShard, startAt.Format(time.RFC3339), ua)
+`, ns, o.PlaylistURL, kubeShards*kubeClientsPerShard, ua)
 	if err := os.WriteFile(filepath.Join(overlay, "kustomization.yaml"), []byte(kustomization), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// The common start, as the how-to sets it: a ConfigMap the Job's SWARM_START_AT refers to.
+	c.MustKubectl(t, "-n", ns, "create", "configmap", "hls-swarm-start", "--from-literal=SWARM_START_AT="+startAt.Format(time.RFC3339))
 	c.MustKubectl(t, "apply", "-k", overlay)
 	applied := time.Now()
 

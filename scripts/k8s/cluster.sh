@@ -122,7 +122,11 @@ up() {
   ls -1 /run/containerd/s 2>/dev/null >"$dir/shim-sockets.before" || true
   local c
   for c in /sys/fs/cgroup/*/; do [ -d "$c/kubepods" ] && echo "$c"; done >"$dir/cgroups.before" || true
-  [ -d /var/log/containers ] && touch "$dir/log-containers.existed"
+  # Fixed host paths a kubelet or CNI may make whatever it is told: removed by down unless they were here.
+  local f
+  for f in /var/log/containers /var/log/pods /var/lib/kubelet /var/lib/cni /etc/kubernetes; do
+    [ -e "$f" ] && echo "$f"
+  done >"$dir/paths.before" || true
 
   log "certificates"
   openssl genrsa -out "$pki/ca.key" 2048 2>/dev/null
@@ -290,8 +294,10 @@ down() {
   stop kube-apiserver etcd
   # Shims whose containerd was this one (they outlive it by design).
   local p
-  for p in $(pgrep -f containerd-shim 2>/dev/null); do
-    tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF -- "$sock" && kill -KILL "$p" 2>/dev/null || true
+  for p in /proc/[0-9]*; do
+    case $(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) in
+      *containerd-shim*"$sock"*) kill -KILL "${p#/proc/}" 2>/dev/null || true ;;
+    esac
   done
   # Mounts below DIR (rootfs, shm, netns, volumes), deepest first.
   awk -v d="$dir/" 'index($2, d) == 1 {print $2}' /proc/mounts | sort -r | while read -r m; do
@@ -303,14 +309,15 @@ down() {
     local now ipt t rest
     now=$(mktemp)
     iptables_snapshot "$now"
-    grep -vxF -f "$dir/iptables.before" "$now" | grep ' -A ' | while read -r ipt t _ rest; do
-      # shellcheck disable=SC2086 # the rule's words, as iptables -S printed them
-      eval "$ipt -t $t -D $rest" 2>/dev/null || true
-    done
-    grep -vxF -f "$dir/iptables.before" "$now" | grep ' -N ' | while read -r ipt t _ rest; do
+    { grep -vxF -f "$dir/iptables.before" "$now" || true; } >"$now.new"
+    grep ' -A ' "$now.new" | while read -r ipt t _ rest; do
+      eval "$ipt -t $t -D $rest" 2>/dev/null || true # the rule's words as iptables -S quoted them
+    done || true
+    grep ' -N ' "$now.new" | while read -r ipt t _ rest; do
       "$ipt" -t "$t" -F "$rest" 2>/dev/null || true
       "$ipt" -t "$t" -X "$rest" 2>/dev/null || true
-    done
+    done || true
+    rm -f "$now.new"
     rm -f "$now"
   fi
   # The kubelet's cgroups (cgroupfs: kubepods in every hierarchy), deepest first.
@@ -322,7 +329,17 @@ down() {
   done
   # Fixed host paths: /var/log/containers links into DIR, shim sockets, CNI's cache of this network.
   find /var/log/containers -maxdepth 1 -type l -lname "$dir/*" -delete 2>/dev/null || true
-  [ -f "$dir/log-containers.existed" ] || rmdir /var/log/containers 2>/dev/null || true
+  local f
+  rm -rf /var/lib/cni/results/"$cni_net"-* /var/lib/cni/networks/"$cni_net" 2>/dev/null || true
+  for f in /var/log/containers /var/log/pods /var/lib/kubelet /var/lib/cni /etc/kubernetes; do
+    [ -e "$f" ] || continue
+    grep -qxF "$f" "$dir/paths.before" 2>/dev/null && continue
+    if [ "$f" = /var/lib/cni ]; then # shared with other CNI users: only what is empty now
+      find "$f" -depth -type d -empty -delete 2>/dev/null || true
+    else
+      rm -rf --one-file-system "$f"
+    fi
+  done
   if [ -d /run/containerd/s ]; then
     for p in /run/containerd/s/*; do
       [ -e "$p" ] || continue
@@ -330,7 +347,6 @@ down() {
     done
   fi
   rmdir /run/containerd/s /run/containerd 2>/dev/null || true # only when empty: another containerd may use them
-  rm -rf /var/lib/cni/results/"$cni_net"-* /var/lib/cni/networks/"$cni_net" 2>/dev/null || true
   rm -rf --one-file-system "$dir"
 }
 
