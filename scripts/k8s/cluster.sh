@@ -30,12 +30,14 @@ bridge=hlsk8s0          # the CNI bridge (only made for a pod without hostNetwor
 cni_net=hls-swarm-k8s   # the CNI network's name
 node=localhost          # the node's name and Hostname address (see above)
 
-# free_port: a TCP port nothing listens on now.
+# free_port: a TCP port no socket uses now, below the ephemeral range (so no outgoing
+# connection takes it before the daemon binds it).
 free_port() {
-  local p
+  local p lo
+  read -r lo _ </proc/sys/net/ipv4/ip_local_port_range
   while :; do
-    p=$((20000 + RANDOM % 40000))
-    ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return; }
+    p=$((10000 + RANDOM % (lo - 10000)))
+    ss -Htan "sport = :$p" | grep -q . || { echo "$p"; return; }
   done
 }
 
