@@ -66,12 +66,32 @@ func Start(t testing.TB, images ...string) *Cluster {
 		t.Fatal(err)
 	}
 	c := &Cluster{Dir: dir, Kubeconfig: filepath.Join(dir, "kubeconfig"), kubectl: filepath.Join(dir, "bin", "kubectl")}
+	hostPaths := []string{"/var/lib/kubelet", "/var/log/pods", "/var/log/containers", "/etc/kubernetes"}
+	existed := map[string]bool{}
+	for _, p := range hostPaths {
+		_, err := os.Stat(p)
+		existed[p] = err == nil
+	}
 	t.Cleanup(func() {
 		start := time.Now()
 		if b, err := exec.Command(script, "down", dir).CombinedOutput(); err != nil {
 			t.Errorf("cluster.sh down %s: %v\n%s", dir, err, b)
 		}
 		t.Logf("cluster down in %s", time.Since(start).Round(100*time.Millisecond))
+		// Nothing of it is left: no process, no mount, no bridge, no host path it made, no DIR.
+		for _, p := range testenv.Procs() {
+			if cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p.PID)); bytes.Contains(cmd, []byte(dir)) {
+				t.Errorf("left running after cluster.sh down: pid %d %s", p.PID, bytes.ReplaceAll(cmd, []byte{0}, []byte{' '}))
+			}
+		}
+		if mounts, _ := os.ReadFile("/proc/mounts"); bytes.Contains(mounts, []byte(dir)) {
+			t.Errorf("mounts below %s left after cluster.sh down", dir)
+		}
+		for _, p := range append(hostPaths, dir, "/sys/class/net/hlsk8s0") {
+			if _, err := os.Stat(p); err == nil && !existed[p] {
+				t.Errorf("%s left after cluster.sh down", p)
+			}
+		}
 	})
 	args := []string{"up", dir, "--pause", pause}
 	for _, img := range images {
