@@ -3,10 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -75,22 +73,6 @@ func (o kubeObject) env(name string) string {
 		}
 	}
 	return ""
-}
-
-// runStdin runs bin with stdin and returns its exit code.
-func runStdin(t *testing.T, bin string, stdin []byte, stdout, stderr *bytes.Buffer, args ...string) int {
-	t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(stdin), stdout, stderr
-	err := cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		return ee.ExitCode()
-	case err != nil:
-		t.Fatalf("run %v: %v", args, err)
-	}
-	return 0
 }
 
 // dryRun applies a kustomization with --dry-run=server and returns the objects the apiserver

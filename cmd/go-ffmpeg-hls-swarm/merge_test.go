@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -377,4 +380,73 @@ func TestMergeRealShards(t *testing.T) {
 		t.Errorf("merged run too small: %d segments, %d start-ups", m.Requests.Segments, m.Startup.Samples)
 	}
 	t.Logf("access log = merge of 2 shards: %s; %d attempts, startup p95 %gs", want, m.Requests.Total, m.Startup.P95)
+}
+
+// runStdin runs bin with stdin and returns its exit code.
+func runStdin(t *testing.T, bin string, stdin []byte, stdout, stderr *bytes.Buffer, args ...string) int {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(stdin), stdout, stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		return ee.ExitCode()
+	case err != nil:
+		t.Fatalf("run %v: %v", args, err)
+	}
+	return 0
+}
+
+// TestMergeStdin merges summaries from stdin as `kubectl logs` of an Indexed Job prints them:
+// each shard's log lines, its table and its summary as one JSON line (--summary-json -). The
+// result equals the merge of the same summaries as files; stdin without a summary line, or with
+// a broken one, is refused in one line (exit 2, nothing on stdout).
+func TestMergeStdin(t *testing.T) {
+	bin := swarmBuildBinary(t)
+	dir := t.TempDir()
+	evs := runRecords(9, 3)
+	var logs bytes.Buffer
+	for i := range 3 {
+		var part []event.Event
+		for _, e := range evs {
+			if e.Client%3 == i {
+				part = append(part, e)
+			}
+		}
+		path := filepath.Join(dir, fmt.Sprintf("shard-%d.json", i))
+		s := writeSummary(t, path, 3, part, &report.Shard{Index: i, Count: 3})
+		fmt.Fprintf(&logs, "time=2026-11-27T12:00:00Z level=INFO msg=\"effective settings\" shard=%d/3\n", i)
+		if err := s.WriteTable(&logs); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.WriteJSONLine(&logs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fromFiles := filepath.Join(dir, "files.json")
+	if _, stderr, code := originRun(t, bin, "merge", "--summary-json", fromFiles, filepath.Join(dir, "shard-0.json"),
+		filepath.Join(dir, "shard-1.json"), filepath.Join(dir, "shard-2.json")); code != 0 {
+		t.Fatalf("merge of files: exit %d: %s", code, stderr)
+	}
+	fromStdin := filepath.Join(t.TempDir(), "stdin.json")
+	var stdout, stderr bytes.Buffer
+	if code := runStdin(t, bin, logs.Bytes(), &stdout, &stderr, "merge", "--summary-json", fromStdin, "-"); code != 0 || stderr.Len() != 0 {
+		t.Fatalf("merge -: exit %d\n%s\n%s", code, stdout.String(), stderr.String())
+	}
+	a, b := readSummaryFile(t, fromFiles), readSummaryFile(t, fromStdin)
+	if !reflect.DeepEqual(a, b) || b.MergedFrom != 3 {
+		t.Errorf("merge - differs from the merge of the same files:\n%+v\n%+v", b, a)
+	}
+	for _, tc := range []struct{ name, in, want string }{
+		{"no summary line", "level=INFO msg=hello\n", "stdin holds no summary line"},
+		{"cut summary line", "x\n{\"format\":3,\"url\":\n", "stdin line 2 is not summary JSON"},
+	} {
+		stdout.Reset()
+		stderr.Reset()
+		code := runStdin(t, bin, []byte(tc.in), &stdout, &stderr, "merge", "-")
+		if code != 2 || stdout.Len() != 0 || !strings.Contains(stderr.String(), tc.want) || strings.Count(strings.TrimSpace(stderr.String()), "\n") != 0 {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q; want exit 2, one line with %q", tc.name, code, stdout.String(), stderr.String(), tc.want)
+		}
+	}
 }
