@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -193,16 +194,16 @@ func TestKubernetesShards(t *testing.T) {
 	})
 	ua := uaMarker()
 	startAt := time.Now().Add(25 * time.Second).UTC().Truncate(time.Second)
-	overlay, err := os.MkdirTemp(filepath.Join(repo, "deploy", "k8s"), ".test-overlay-") // kustomize wants bases by relative path
+	overlay := t.TempDir()
+	base, err := filepath.Rel(overlay, filepath.Join(repo, "deploy", "k8s", "overlays", "loopback")) // kustomize wants a relative path
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(overlay) })
 	kustomization := fmt.Sprintf(`apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 namespace: %s
 resources:
-  - ../overlays/loopback
+  - %s
 patches:
   - patch: |-
       apiVersion: batch/v1
@@ -221,7 +222,7 @@ patches:
                   - name: SHARD
                     valueFrom: {fieldRef: {fieldPath: "metadata.annotations['batch.kubernetes.io/job-completion-index']"}}
                   - {name: SWARM_USER_AGENT, value: "%s-$(SHARD)"}
-`, ns, o.PlaylistURL, kubeShards*kubeClientsPerShard, ua)
+`, ns, base, o.PlaylistURL, kubeShards*kubeClientsPerShard, ua)
 	if err := os.WriteFile(filepath.Join(overlay, "kustomization.yaml"), []byte(kustomization), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -230,9 +231,21 @@ patches:
 	c.MustKubectl(t, "apply", "-k", overlay)
 	applied := time.Now()
 
-	// All 3 pods complete (a pod that fails ends the Job: backoffLimit 0).
+	// All 3 pods complete (a pod that fails ends the Job: backoffLimit 0). Meanwhile, what each
+	// pod costs, from its cgroup (cgroupfs, v1): peak memory and CPU time, for the sizing.
 	var job kubeObject
+	usage := map[string][2]float64{} // pod cgroup → peak MiB, CPU seconds
 	testenv.WaitFor(t, 4*time.Minute, "the Job to complete", func() bool {
+		pods, _ := filepath.Glob("/sys/fs/cgroup/memory/kubepods/*/pod*")
+		for _, pod := range pods {
+			mem, err1 := os.ReadFile(filepath.Join(pod, "memory.max_usage_in_bytes"))
+			cpu, err2 := os.ReadFile(filepath.Join("/sys/fs/cgroup/cpuacct", strings.TrimPrefix(pod, "/sys/fs/cgroup/memory"), "cpuacct.usage"))
+			m, err3 := strconv.ParseFloat(strings.TrimSpace(string(mem)), 64)
+			c, err4 := strconv.ParseFloat(strings.TrimSpace(string(cpu)), 64)
+			if errors.Join(err1, err2, err3, err4) == nil {
+				usage[filepath.Base(pod)] = [2]float64{m / (1 << 20), c / 1e9}
+			}
+		}
 		out, err := c.Kubectl("-n", ns, "get", "job", "hls-swarm", "-o", "json")
 		if err != nil {
 			return false
@@ -247,6 +260,9 @@ patches:
 		}
 		return job.Status.Succeeded == kubeShards
 	})
+	for pod, u := range usage {
+		t.Logf("%s: peak memory %.0f MiB, CPU %.1f s (%d clients; a run of about 65 s)", pod, u[0], u[1], kubeClientsPerShard)
+	}
 	t.Logf("Job complete %s after apply (start-at %s after apply), completed indexes %q", time.Since(applied).Round(time.Second),
 		startAt.Sub(applied).Round(time.Second), job.Status.CompletedIndexes)
 	if job.Status.CompletedIndexes != "0-2" {
