@@ -83,7 +83,7 @@ func AddFlags(fs *pflag.FlagSet, s *Settings) {
 	fs.StringVar(&s.LogLevel, "log-level", "", "log level: "+strings.Join(LogLevels, "|")+" (profile default: info)")
 	fs.StringVar(&s.LogFormat, "log-format", DefaultLogFormat, "log format: "+strings.Join(LogFormats, "|"))
 	fs.StringArrayVar(&s.Thresholds, "threshold", nil, "pass/fail condition such as 'error_rate<0.01' or 'startup_p95<3s' (repeatable)")
-	fs.StringVar(&s.SummaryJSON, "summary-json", "", "also write the end-of-run summary as JSON to this file (-: one line on stdout after the table, for merge -)")
+	fs.StringVar(&s.SummaryJSON, "summary-json", "", "also write the end-of-run summary as JSON to this file (-: one line on stdout, the run's last output, for merge -)")
 	fs.StringVar(&s.Timeseries, "timeseries", "", "write one record per --progress-interval to this file as it goes: NDJSON, or CSV when the name ends in .csv")
 	fs.StringVar(&s.Report, "report", "", "at the end, write a self-contained HTML report (verdict, settings, charts over time) to this file")
 	fs.DurationVar(&s.ProgressInterval, "progress-interval", DefaultProgress, "interval of the status line on stderr (or the dashboard) and of the --timeseries records")

@@ -236,13 +236,7 @@ func Run(ctx context.Context, s config.Settings, o Options) (int, error) {
 	if err := sum.WriteTable(o.Stdout); err != nil {
 		return fail(ExitRuntime, fmt.Errorf("print summary: %w", err))
 	}
-	switch s.SummaryJSON {
-	case "":
-	case "-": // one line after the table: `kubectl logs` of the shards is what merge - reads
-		if err := sum.WriteJSONLine(o.Stdout); err != nil {
-			return fail(ExitRuntime, err)
-		}
-	default:
+	if s.SummaryJSON != "" && s.SummaryJSON != "-" {
 		if err := sum.WriteJSONFile(s.SummaryJSON); err != nil {
 			return fail(ExitRuntime, err)
 		}
@@ -268,6 +262,13 @@ func Run(ctx context.Context, s config.Settings, o Options) (int, error) {
 		case <-t.C:
 		}
 		t.Stop()
+	}
+	if s.SummaryJSON == "-" {
+		// The run's last output, one line on stdout: `kubectl logs` of the shards is what
+		// merge - reads, and nothing else is written while the container runtime copies it.
+		if err := sum.WriteJSONLine(o.Stdout); err != nil {
+			return fail(ExitRuntime, err)
+		}
 	}
 	if runErr != nil {
 		return fail(ExitRuntime, fmt.Errorf("swarm run: %w", runErr))
