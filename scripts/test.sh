@@ -34,6 +34,7 @@ docker-compose -f docker-compose.yaml -f docker-compose.override.yaml --profile 
 docker-compose -f docker-compose.yaml -f deploy/compose/hostnet.yaml config -q
 promtool check config deploy/prometheus.yml >/dev/null
 promtool check config deploy/compose/prometheus-hostnet.yml >/dev/null
+promtool check config deploy/prometheus/prometheus-k8s.yml >/dev/null
 # The recording rules that aggregate the swarm's shards, and their unit tests.
 promtool check rules deploy/prometheus/hls-swarm.rules.yml >/dev/null
 promtool test rules deploy/prometheus/hls-swarm.rules.test.yml >/dev/null

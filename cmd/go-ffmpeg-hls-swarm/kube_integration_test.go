@@ -60,6 +60,7 @@ type kubeObject struct {
 			} `json:"spec"`
 		} `json:"template"`
 	} `json:"spec"`
+	Data   map[string]string `json:"data"` // a ConfigMap's
 	Status struct {
 		Succeeded        int    `json:"succeeded"`
 		Failed           int    `json:"failed"`
@@ -103,6 +104,34 @@ func dryRun(t *testing.T, c *kubetest.Cluster, dir string) map[string]kubeObject
 		objs[o.Kind+"/"+o.Metadata.Name] = o
 	}
 	return objs
+}
+
+// checkPrometheus checks deploy/prometheus as the apiserver would store it: a Deployment and a
+// Service of Prometheus, and a ConfigMap whose configuration and recording rules are the files
+// the compose stack and promtool check, byte for byte.
+func checkPrometheus(t *testing.T, repo string, objs map[string]kubeObject) {
+	t.Helper()
+	if objs["Deployment/hls-swarm-prometheus"].Kind == "" || objs["Service/hls-swarm-prometheus"].Kind == "" {
+		t.Fatalf("deploy/prometheus: want Deployment and Service hls-swarm-prometheus, got %v", objs)
+	}
+	var cm *kubeObject
+	for name, o := range objs {
+		if strings.HasPrefix(name, "ConfigMap/hls-swarm-prometheus-") {
+			cm = &o
+		}
+	}
+	if cm == nil {
+		t.Fatalf("deploy/prometheus: no ConfigMap hls-swarm-prometheus-…: %v", objs)
+	}
+	for key, file := range map[string]string{"prometheus.yml": "prometheus-k8s.yml", "hls-swarm.rules.yml": "hls-swarm.rules.yml"} {
+		want, err := os.ReadFile(filepath.Join(repo, "deploy", "prometheus", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cm.Data[key] != string(want) {
+			t.Errorf("deploy/prometheus ConfigMap %s: not deploy/prometheus/%s", key, file)
+		}
+	}
 }
 
 // checkBase checks deploy/k8s/base as the apiserver would store it: an Indexed Job whose
@@ -169,6 +198,7 @@ func TestKubernetesShards(t *testing.T) {
 	if j := lo["Job/hls-swarm"]; !j.Spec.Template.Spec.HostNetwork || len(lo) != 1 {
 		t.Fatalf("deploy/k8s/overlays/loopback: want only Job/hls-swarm with hostNetwork, got %v", lo)
 	}
+	checkPrometheus(t, repo, dryRun(t, c, filepath.Join(repo, "deploy", "prometheus")))
 
 	// The origin; its access log is the independent truth. A directory nginx's workers can
 	// reopen the log in (t.TempDir's parent is 0700).
