@@ -308,7 +308,7 @@ patches:
 	if code != 0 || stderr.Len() != 0 {
 		t.Fatalf("merge -: exit %d\n%s\n%s\nlogs:\n%.3000s", code, stdout.String(), stderr.String(), logs)
 	}
-	m := readSummaryFile(t, merged)
+	m := readSummary(t, merged)
 	shards, err := report.ReadStream("logs", strings.NewReader(logs))
 	if err != nil {
 		t.Fatal(err)

@@ -93,19 +93,6 @@ func writeSummary(t *testing.T, path string, clients int, evs []event.Event, sha
 	return sum
 }
 
-func readSummaryFile(t *testing.T, path string) report.Summary {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s report.Summary
-	if err := json.Unmarshal(b, &s); err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 // bucketOf is the index of the histogram bucket holding v (len(bounds) = the +Inf bucket).
 func bucketOf(bounds []float64, v float64) int {
 	i, _ := slices.BinarySearch(bounds, v)
@@ -146,7 +133,7 @@ func TestMergeShards(t *testing.T) {
 	if code != 0 || stderr != "" || !strings.Contains(stdout, "result") || !strings.Contains(stdout, "PASS  error_rate<0.5") {
 		t.Fatalf("merge: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
-	m := readSummaryFile(t, merged)
+	m := readSummary(t, merged)
 
 	if m.Requests.Total < 800 || m.Errors.Total == 0 || m.Restarts == 0 {
 		t.Fatalf("the records are too small to test anything: %d requests, %d errors, %d restarts", m.Requests.Total, m.Errors.Total, m.Restarts)
@@ -215,7 +202,7 @@ func TestMergeShards(t *testing.T) {
 	if _, stderr, code := originRun(t, bin, "merge", "--summary-json", again, filepath.Join(dir, "single.json")); code != 0 {
 		t.Fatalf("merge of one summary: exit %d: %s", code, stderr)
 	}
-	if a := readSummaryFile(t, again); !reflect.DeepEqual(lat(a), sl) || a.Requests.Total != single.Requests.Total {
+	if a := readSummary(t, again); !reflect.DeepEqual(lat(a), sl) || a.Requests.Total != single.Requests.Total {
 		t.Errorf("merge of one summary changed its latencies: %+v, want %+v", lat(a), sl)
 	}
 
@@ -232,11 +219,11 @@ func TestMergeShards(t *testing.T) {
 	if code != 0 || !strings.Contains(stderr, "warning: shards missing: 2/4") {
 		t.Errorf("missing shard: exit %d, stderr %q", code, stderr)
 	}
-	other := readSummaryFile(t, files[1])
+	other := readSummary(t, files[1])
 	other.URL = "http://127.0.0.1:9/other.m3u8"
 	otherURL := filepath.Join(dir, "other-url.json")
 	writeJSON(t, otherURL, other)
-	other = readSummaryFile(t, files[1])
+	other = readSummary(t, files[1])
 	other.Shard = nil
 	h := other.Histograms[metrics.SegmentTTFB]
 	h.UpperBounds = slices.Clone(h.UpperBounds)
@@ -331,7 +318,7 @@ func TestMergeRealShards(t *testing.T) {
 	}
 	var shardSums []report.Summary
 	for i := range shards {
-		s := readSummaryFile(t, filepath.Join(dir, fmt.Sprintf("shard-%d.json", i)))
+		s := readSummary(t, filepath.Join(dir, fmt.Sprintf("shard-%d.json", i)))
 		if s.Shard == nil || *s.Shard != (report.Shard{Index: i, Count: shards}) || s.Clients.Target != 2 {
 			t.Errorf("shard %d summary: shard %v, %d clients; want %d/%d with 2", i, s.Shard, s.Clients.Target, i, shards)
 		}
@@ -348,7 +335,7 @@ func TestMergeRealShards(t *testing.T) {
 	if code != 0 || stderr != "" {
 		t.Fatalf("merge: exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	m := readSummaryFile(t, mergedPath)
+	m := readSummary(t, mergedPath)
 
 	fromMerged := origintest.NewTally()
 	for obj, byStatus := range m.Requests.ObjectStatus {
@@ -434,7 +421,7 @@ func TestMergeStdin(t *testing.T) {
 	if code := runStdin(t, bin, logs.Bytes(), &stdout, &stderr, "merge", "--summary-json", fromStdin, "-"); code != 0 || stderr.Len() != 0 {
 		t.Fatalf("merge -: exit %d\n%s\n%s", code, stdout.String(), stderr.String())
 	}
-	a, b := readSummaryFile(t, fromFiles), readSummaryFile(t, fromStdin)
+	a, b := readSummary(t, fromFiles), readSummary(t, fromStdin)
 	if !reflect.DeepEqual(a, b) || b.MergedFrom != 3 {
 		t.Errorf("merge - differs from the merge of the same files:\n%+v\n%+v", b, a)
 	}

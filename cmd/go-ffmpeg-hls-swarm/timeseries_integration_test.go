@@ -38,15 +38,11 @@ var statusLine = regexp.MustCompile(`(?m)^\[(\d\d):(\d\d)(/\d\d:\d\d)?\] clients
 
 func readSummary(t *testing.T, path string) report.Summary {
 	t.Helper()
-	b, err := os.ReadFile(path)
+	s, err := report.ReadSummary(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var sum report.Summary
-	if err := json.Unmarshal(b, &sum); err != nil {
-		t.Fatal(err)
-	}
-	return sum
+	return s
 }
 
 // parseNDJSON parses every complete record line of a time-series file, strictly; the header

@@ -287,13 +287,9 @@ func writeTargets(t *testing.T, path, role string, ports ...string) {
 
 func readSummary(t *testing.T, path string) report.Summary {
 	t.Helper()
-	b, err := os.ReadFile(path)
+	s, err := report.ReadSummary(path)
 	if err != nil {
 		t.Fatal(err)
-	}
-	var s report.Summary
-	if err := json.Unmarshal(b, &s); err != nil {
-		t.Fatalf("%s: %v", path, err)
 	}
 	return s
 }

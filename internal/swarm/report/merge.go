@@ -65,7 +65,7 @@ func Load(args []string, stdin io.Reader) ([]Input, error) {
 		paths = append(paths, found...)
 	}
 	for _, p := range paths {
-		s, err := readSummary(p)
+		s, err := ReadSummary(p)
 		if err != nil {
 			return nil, err
 		}
@@ -108,7 +108,9 @@ func ReadStream(name string, r io.Reader) ([]Input, error) {
 	return out, nil
 }
 
-func readSummary(path string) (Summary, error) {
+// ReadSummary reads one --summary-json file, refusing anything that is not a summary of this
+// format in one line that names the file.
+func ReadSummary(path string) (Summary, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return Summary{}, fmt.Errorf("%s: %v", path, errors.Unwrap(err))
