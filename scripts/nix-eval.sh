@@ -76,7 +76,8 @@ pass=0 fail=0
 ok() { pass=$((pass + 1)); echo "ok   $*"; }
 bad() { fail=$((fail + 1)); echo "FAIL $*"; [ -s "$work/err" ] && sed 's/^/     /' "$work/err" | tail -n 8; return 0; }
 same() { # name expected actual
-  if [ "$2" = "$3" ]; then ok "$1"; else bad "$1"; diff <(echo "$2" | jq -S .) <(echo "$3" | jq -S .) | sed 's/^/     /' | head -n 20; fi
+  # diff exits 1 on a difference: without `|| true`, set -e would end the script at the first FAIL.
+  if [ "$2" = "$3" ]; then ok "$1"; else bad "$1"; diff <(echo "$2" | jq -S .) <(echo "$3" | jq -S .) | sed 's/^/     /' | head -n 20 || true; fi
 }
 
 echo "nix: $(nix --version); nixpkgs.lib $(nix eval --raw --impure --expr "(import $NIXPKGS_LIB/lib).trivial.release")"
