@@ -38,7 +38,7 @@ mkdir -p "$work/spectrum" && echo "stub for microvm's spectrum input" >"$work/sp
 mkdir -p "$work/project"
 git ls-files -z -co --exclude-standard | tar --null --ignore-failed-read -T - -cf - 2>/dev/null | tar -x -C "$work/project"
 # The image specs nix/per-system.nix names must exist (imagegen reads them at build time).
-for spec in go-ffmpeg-hls-swarm swarm-client test-origin test-origin-enhanced; do
+for spec in go-ffmpeg-hls-swarm swarm-client test-origin test-origin-enhanced ffmpeg-base prometheus nginx-exporter; do
   if [ ! -f "profiles/images/$spec.json" ]; then
     echo "WARN profiles/images/$spec.json is missing: evaluating with a placeholder (a real build would fail)"
     mkdir -p "$work/project/profiles/images"
@@ -89,7 +89,7 @@ same "lib.originProfileNames = profiles/origin.json" "$origins" "$(ev lib.origin
 same "lib.swarmProfileNames = profiles/swarm.json" "$swarms" "$(ev lib.swarmProfileNames --json)"
 
 # 2. Every generated attribute name on all four systems, against names built here from the JSON.
-images='["go-ffmpeg-hls-swarm-container","swarm-client-container","test-origin-container","ffmpeg-base-container"]'
+images='["go-ffmpeg-hls-swarm-container","swarm-client-container","test-origin-container","ffmpeg-base-container","prometheus-container","nginx-exporter-container"]'
 expect() { # kind system
   jq -nc --argjson o "$origins" --argjson s "$swarms" --argjson i "$images" --arg kind "$1" --arg sys "$2" '
     ($sys | endswith("-linux")) as $linux
@@ -156,6 +156,20 @@ img=$(rec go-ffmpeg-hls-swarm-container)
 if echo "$img" | jq -e '.buildCommand | test("^imagegen build --spec /nix/store/[a-z0-9]{32}-go-ffmpeg-hls-swarm.json --arch amd64 --closure .?amd64=/nix/store/[a-z0-9]{32}-closure-info.? --quiet --output \"docker-archive:\\$TMPDIR/image.tar\"")' >/dev/null; then
   ok "mkImage: imagegen build --spec … --arch amd64 --closure amd64=<closureInfo> --output docker-archive:…"
 else bad "mkImage command"; echo "$img" | jq -r .buildCommand | sed 's/^/     /'; fi
+# The compose stack's Prometheus and nginx exporter: their spec, and the roots as per-system.nix
+# names them (outputs too: promtool is prometheus' "cli" output), from the Linux package set.
+roots='rs: map (r: "${r.name}:${r.outputName}:${r.system}") rs'
+for i in prometheus:'["prometheus:out","prometheus:cli"]' nginx-exporter:'["prometheus-nginx-exporter:out","go-ffmpeg-hls-swarm-0.1.0:out"]'; do
+  spec=${i%%:*} want=${i#*:}
+  for sys in x86_64-linux aarch64-darwin; do
+    case $sys in x86_64-linux) a=amd64 ls=x86_64-linux ;; *) a=arm64 ls=aarch64-linux ;; esac
+    if ev "packages.$sys.$spec-container.recorded" --raw | jq -e --arg s "$spec" --arg a "$a" \
+      '.buildCommand | test("^imagegen build --spec /nix/store/[a-z0-9]{32}-\($s).json --arch \($a) --closure .?\($a)=/nix/store/[a-z0-9]{32}-closure-info.? --quiet ")' >/dev/null; then
+      ok "$sys $spec-container: imagegen build --spec …-$spec.json --arch $a --closure $a=<closureInfo>"
+    else bad "$sys $spec-container imagegen command"; fi
+    same "$sys $spec-container roots" "$(echo "$want" | jq -c --arg ls "$ls" 'map(. + ":" + $ls)')" "$(ev "packages.$sys.$spec-container.roots" --json --apply "$roots")"
+  done
+done
 same "aarch64-darwin images hold aarch64-linux binaries (arch arm64)" '"arm64"' "$(ev packages.aarch64-darwin.test-origin-container.arch --json)"
 enh=$(ev packages.x86_64-linux.test-origin-container-enhanced.recorded --raw)
 enhroot=$(ev packages.x86_64-linux.test-origin-container-enhanced.roots --raw --apply 'rs: (builtins.head rs).recorded')

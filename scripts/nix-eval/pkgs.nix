@@ -30,10 +30,11 @@ let
       script ? "",
       passthru ? { },
       meta ? { },
+      outputs ? [ "out" ],
     }:
     let
       drv = derivation {
-        inherit name system;
+        inherit name system outputs;
         builder = "/bin/sh";
         args = [
           "-c"
@@ -59,6 +60,33 @@ let
         printf '#!/bin/sh\necho stub ${name} "$@"\n' > $out/bin/${name}
         /bin/chmod +x $out/bin/${name}
       '';
+    };
+
+  # A package whose outputs hold stub programs, e.g. { out = [ "prometheus" ]; cli = [ "promtool" ]; }
+  # (nixpkgs' prometheus keeps promtool in its "cli" output); mainProgram: the first of out's.
+  toolOutputs =
+    name: programs:
+    raw {
+      inherit name;
+      kind = "package";
+      # out first: the first output is the package itself (`lp.prometheus` = out, as in nixpkgs).
+      outputs = [ "out" ] ++ lib.remove "out" (lib.attrNames programs);
+      meta.mainProgram = builtins.head programs.out;
+      script = lib.concatStrings (
+        lib.mapAttrsToList (
+          output: names:
+          let
+            dir = "$" + output;
+          in
+          ''
+            /bin/mkdir -p ${dir}/bin
+          ''
+          + lib.concatMapStrings (p: ''
+            printf '#!/bin/sh\necho stub ${p} "$@"\n' > ${dir}/bin/${p}
+            /bin/chmod +x ${dir}/bin/${p}
+          '') names
+        ) programs
+      );
     };
 
   pkgs = {
@@ -258,6 +286,16 @@ let
     "cacert"
     "shellcheck"
     "nixfmt-tree"
-  ] tool;
+  ] tool
+  // {
+    prometheus = toolOutputs "prometheus" {
+      out = [ "prometheus" ];
+      cli = [ "promtool" ];
+    };
+    # nixpkgs' attribute name; the package (nginx_exporter) installs nginx-prometheus-exporter.
+    prometheus-nginx-exporter = toolOutputs "prometheus-nginx-exporter" {
+      out = [ "nginx-prometheus-exporter" ];
+    };
+  };
 in
 pkgs
