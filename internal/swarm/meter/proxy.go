@@ -25,6 +25,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -172,7 +173,8 @@ func (p *Proxy) track(c net.Conn, add bool) {
 
 // upstream is the origin connection paired with one client connection.
 type upstream struct {
-	conn net.Conn
+	conn net.Conn     // an idleConn
+	tcp  *net.TCPConn // the plain TCP connection under conn, for splice; nil for HTTPS
 	br   *bufio.Reader
 	addr string
 }
@@ -297,6 +299,36 @@ func (p *Proxy) exchange(req *http.Request, down net.Conn, bw *bufio.Writer, upp
 		ev.Object = event.ObjectMedia
 	}
 	playlist := ev.Object == event.ObjectMaster || ev.Object == event.ObjectMedia
+	var n int64          // body bytes received from the origin
+	var berr, derr error // the origin side's and the client side's
+	if dst, ok := down.(*net.TCPConn); ok && up.tcp != nil && !playlist && spliceable(req, resp) {
+		n, berr, derr = p.relaySplice(resp, bw, dst, up)
+	} else {
+		n, berr, derr = p.relayCopy(resp, bw, down, target, playlist, &ev)
+	}
+	ev.Bytes, ev.Elapsed = n, time.Since(start)
+	switch {
+	case berr != nil && p.closing.Load():
+		// Close cut the body (the client had gone; the proxy was still reading the rest at the
+		// swarm's end): a response with the bytes received, not a failed attempt.
+	case berr != nil:
+		ev.Class, ev.Reason = classify(berr), berr.Error()
+	case resp.StatusCode >= 400:
+		ev.Class = event.ClassHTTP
+	}
+	p.sink.Handle(ev)
+	if berr != nil || derr != nil || resp.Close || req.Close {
+		p.closeUp(up)
+		*upp = nil
+		return false
+	}
+	return true
+}
+
+// relayCopy writes resp to the client through user space: the path for playlists (read whole
+// and parsed first), HTTPS, and bodies of unknown length. It returns the body bytes received
+// from the origin and the errors of either side.
+func (p *Proxy) relayCopy(resp *http.Response, bw *bufio.Writer, down net.Conn, target string, playlist bool, ev *event.Event) (int64, error, error) {
 	body := &meteredBody{r: resp.Body}
 	resp.Body = body
 	if playlist && resp.StatusCode/100 == 2 && resp.ContentLength <= maxPlaylist {
@@ -322,23 +354,95 @@ func (p *Proxy) exchange(req *http.Request, down net.Conn, bw *bufio.Writer, upp
 	}
 	bw.Reset(down)
 	_ = body.r.Close()
-	ev.Bytes, ev.Elapsed = body.n, time.Since(start)
-	switch {
-	case body.err != nil && p.closing.Load():
-		// Close cut the body (the client had gone; the proxy was still reading the rest at the
-		// swarm's end): a response with the bytes received, not a failed attempt.
-	case body.err != nil:
-		ev.Class, ev.Reason = classify(body.err), body.err.Error()
-	case resp.StatusCode >= 400:
-		ev.Class = event.ClassHTTP
+	return body.n, body.err, dw.err
+}
+
+// spliceable reports whether resp's body can be moved socket to socket: a GET answered with a
+// body of known length (not chunked).
+func spliceable(req *http.Request, resp *http.Response) bool {
+	return req.Method == http.MethodGet && resp.ContentLength > 0 && len(resp.TransferEncoding) == 0 &&
+		resp.StatusCode >= 200 && resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusNotModified
+}
+
+// relaySplice writes resp's head to the client, then its body of resp.ContentLength bytes: what
+// the origin connection's reader already holds, then the rest spliced from the origin socket to
+// the client's (spliceBody), never through user space. Its results are relayCopy's.
+func (p *Proxy) relaySplice(resp *http.Response, bw *bufio.Writer, dst *net.TCPConn, up *upstream) (n int64, berr, derr error) {
+	size := resp.ContentLength
+	dw := &downWriter{w: dst}
+	bw.Reset(dw)
+	defer bw.Reset(dst)
+	writeHead(bw, resp)
+	k := int(min(int64(up.br.Buffered()), size))
+	b, _ := up.br.Peek(k)
+	_, _ = bw.Write(b)
+	_, _ = up.br.Discard(k)
+	n = int64(k)
+	_ = bw.Flush()
+	if dw.err == nil && n < size {
+		got, rerr, werr, ok := spliceBody(dst, up.tcp, size-n, p.timeout)
+		if !ok { // no pipe to splice through: copy
+			got, rerr, werr = copyBody(dw, up.conn, size-n)
+		}
+		n, berr, derr = n+got, rerr, werr
 	}
-	p.sink.Handle(ev)
-	if body.err != nil || dw.err != nil || resp.Close || req.Close {
-		p.closeUp(up)
-		*upp = nil
-		return false
+	if dw.err != nil {
+		derr = dw.err
 	}
-	return true
+	if derr != nil && berr == nil && n < size {
+		// The client left mid-body: count what the origin sends, as the origin counts it.
+		got, rerr, _ := copyBody(io.Discard, up.conn, size-n)
+		n, berr = n+got, rerr
+	}
+	return n, berr, derr
+}
+
+// writeHead writes resp's status line and header as Response.Write does.
+func writeHead(w *bufio.Writer, resp *http.Response) {
+	text := strings.TrimPrefix(resp.Status, strconv.Itoa(resp.StatusCode)+" ")
+	if text == "" {
+		text = http.StatusText(resp.StatusCode)
+	}
+	fmt.Fprintf(w, "HTTP/%d.%d %03d %s\r\n", resp.ProtoMajor, resp.ProtoMinor, resp.StatusCode, text)
+	_ = resp.Header.Write(w)
+	if resp.Close && !headerHasToken(resp.Header, "Connection", "close") {
+		_, _ = w.WriteString("Connection: close\r\n")
+	}
+	_, _ = w.WriteString("\r\n")
+}
+
+func headerHasToken(h http.Header, key, token string) bool {
+	for _, v := range h.Values(key) {
+		for _, t := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// copyBody copies the next n bytes from r (the origin) to w (the client) through user space.
+// After w fails it keeps reading into nothing, so the count is what the origin sent. rerr is
+// io.ErrUnexpectedEOF when r ends early.
+func copyBody(w io.Writer, r io.Reader, n int64) (got int64, rerr, werr error) {
+	buf := make([]byte, min(n, 32<<10))
+	for got < n {
+		k, err := r.Read(buf[:min(int64(len(buf)), n-got)])
+		got += int64(k)
+		if k > 0 && werr == nil {
+			if _, werr = w.Write(buf[:k]); werr != nil {
+				w = io.Discard
+			}
+		}
+		if err == io.EOF && got < n {
+			err = io.ErrUnexpectedEOF
+		}
+		if err != nil {
+			return got, err, werr
+		}
+	}
+	return got, nil, werr
 }
 
 // roundTrip sends req on the client connection's origin connection, opening it first if there
@@ -372,6 +476,7 @@ func (p *Proxy) roundTrip(req *http.Request, u *url.URL, upp **upstream) (*http.
 				return nil, nil, false, err
 			}
 			up = &upstream{conn: &idleConn{Conn: c, timeout: p.timeout}, addr: u.Scheme + "://" + addr}
+			up.tcp, _ = c.(*net.TCPConn)
 			up.br = bufio.NewReader(up.conn)
 			p.track(up.conn, true)
 			*upp = up

@@ -2,6 +2,7 @@ package meter
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -49,6 +52,7 @@ func origin(t *testing.T) (*httptest.Server, *atomic.Int64) {
 		case "/low/init.mp4":
 			w.Write(make([]byte, 100))
 		case "/low/seg1.m4s":
+			w.Header().Set("Content-Length", "200000") // as nginx and file servers send segments
 			w.Write(make([]byte, 200000))
 		default:
 			http.NotFound(w, r)
@@ -206,6 +210,93 @@ func TestProxyCountsWhatTheOriginSent(t *testing.T) {
 	}
 }
 
+// TestProxySplicedBodies: a body of known length is spliced socket to socket and measured
+// exactly: the client gets the origin's bytes, and when the origin ends the connection early
+// or stops sending, the attempt has the bytes it sent and the class of the failure. A chunked
+// body takes the copying path, with the same measure.
+func TestProxySplicedBodies(t *testing.T) {
+	body := make([]byte, 3<<20)
+	for i := range body {
+		body[i] = byte(i * 7 / 3)
+	}
+	release := make(chan struct{})
+	defer close(release)
+	// partial answers with a Content-Length of 300000 and sends only its first 100000 bytes.
+	partial := func(w http.ResponseWriter) net.Conn {
+		conn, bw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return nil
+		}
+		fmt.Fprintf(bw, "HTTP/1.1 200 OK\r\nContent-Length: 300000\r\n\r\n")
+		bw.Write(body[:100000])
+		bw.Flush()
+		return conn
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/whole.ts":
+			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+			w.Write(body)
+		case "/chunked.ts":
+			w.Write(body)
+		case "/closes.ts":
+			if c := partial(w); c != nil {
+				c.Close()
+			}
+		case "/stalls.ts":
+			if c := partial(w); c != nil {
+				<-release
+				c.Close()
+			}
+		}
+	}))
+	defer srv.Close()
+	tests := []struct {
+		path    string
+		bytes   int64
+		class   string
+		spliced bool
+	}{
+		{"/whole.ts", int64(len(body)), "", true},
+		{"/chunked.ts", int64(len(body)), "", false},
+		{"/closes.ts", 100000, event.ClassReset, true},
+		{"/stalls.ts", 100000, event.ClassTimeout, true},
+	}
+	for _, tt := range tests {
+		t.Run(strings.TrimPrefix(tt.path, "/"), func(t *testing.T) {
+			rec := &recorder{}
+			p, err := Listen(Options{Client: 3, Sink: rec, Timeout: time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := splicedBytes.Load()
+			c := proxyClient(t, p)
+			resp, err := c.Get(srv.URL + tt.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, rerr := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			c.CloseIdleConnections()
+			p.Close()
+			if tt.class == "" && (rerr != nil || !bytes.Equal(got, body)) {
+				t.Errorf("client got %d bytes (%v), want the origin's %d", len(got), rerr, len(body))
+			}
+			if tt.class != "" && (rerr == nil || !bytes.Equal(got, body[:len(got)])) {
+				t.Errorf("client got %d bytes and error %v, want a prefix of the body and an error", len(got), rerr)
+			}
+			evs := rec.all()
+			if len(evs) != 1 || evs[0].Status != 200 || evs[0].Bytes != tt.bytes || evs[0].Class != tt.class {
+				t.Fatalf("events %+v, want one 200 of %d bytes, class %q", evs, tt.bytes, tt.class)
+			}
+			if spliced := splicedBytes.Load() - before; (spliced > 0) != (tt.spliced && runtime.GOOS == "linux") {
+				t.Errorf("%d bytes spliced, want spliced=%v on %s", spliced, tt.spliced, runtime.GOOS)
+			}
+		})
+	}
+}
+
 func TestClassify(t *testing.T) {
 	tests := []struct {
 		err  error
@@ -322,32 +413,43 @@ func TestProxyHTTPS(t *testing.T) {
 
 // BenchmarkProxyThroughput is the metering proxy's throughput limit on loopback: one client
 // connection fetching 4 MB bodies through it (b.SetBytes: the MB/s column), against a
-// loopback origin; the same fetched directly is the peer in the same run.
+// loopback origin; the same fetched directly is the peer in the same run. Bodies with a
+// Content-Length (as nginx and file servers send segments) are spliced socket to socket;
+// "proxy-chunked" is the path that copies through user space (chunked bodies, playlists, HTTPS).
 func BenchmarkProxyThroughput(b *testing.B) {
 	body := make([]byte, 4<<20)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(body) }))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/chunked.ts" {
+			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		}
+		w.Write(body)
+	}))
 	defer srv.Close()
-	fetch := func(b *testing.B, c *http.Client) {
+	fetch := func(b *testing.B, c *http.Client, path string) {
 		b.SetBytes(int64(len(body)))
 		for b.Loop() {
-			resp, err := c.Get(srv.URL + "/seg.ts")
+			resp, err := c.Get(srv.URL + path)
 			if err != nil {
 				b.Fatal(err)
 			}
-			io.Copy(io.Discard, resp.Body)
+			if n, _ := io.Copy(io.Discard, resp.Body); n != int64(len(body)) {
+				b.Fatalf("got %d bytes, want %d", n, len(body))
+			}
 			resp.Body.Close()
 		}
 	}
-	b.Run("direct", func(b *testing.B) { fetch(b, &http.Client{}) })
-	b.Run("proxy", func(b *testing.B) {
+	proxied := func(b *testing.B, path string) {
 		p, err := Listen(Options{Sink: event.SinkFunc(func(event.Event) {})})
 		if err != nil {
 			b.Fatal(err)
 		}
 		defer p.Close()
 		u, _ := url.Parse(p.URL())
-		fetch(b, &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(u)}})
-	})
+		fetch(b, &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(u)}}, path)
+	}
+	b.Run("direct", func(b *testing.B) { fetch(b, &http.Client{}, "/seg.ts") })
+	b.Run("proxy", func(b *testing.B) { proxied(b, "/seg.ts") })
+	b.Run("proxy-chunked", func(b *testing.B) { proxied(b, "/chunked.ts") })
 }
 
 // TestProxyCloseCutsNoFailure: at the swarm's end a client has gone mid-body and the proxy is

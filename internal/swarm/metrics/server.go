@@ -50,9 +50,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return <-s.err
 }
 
+// debugHandlers adds Go's profiling endpoints in a build with -tags pprof (pprof.go).
+var debugHandlers = func(*http.ServeMux) {}
+
 // Handler is the HTTP handler behind Server, for embedding in another mux.
 func Handler(c *Collector) http.Handler {
 	mux := http.NewServeMux()
+	debugHandlers(mux)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(c.reg, promhttp.HandlerOpts{Registry: c.reg, EnableOpenMetrics: true}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
