@@ -73,17 +73,94 @@ func isPlaylistType(ct string) bool {
 	return ct == "application/vnd.apple.mpegurl" || ct == "application/x-mpegurl" || ct == "audio/mpegurl" || ct == "audio/x-mpegurl"
 }
 
-// learn parses the playlist body fetched from u and records what it lists. It returns the
-// playlist's object (master or media) and whether a media playlist has ENDLIST (VOD); ok is
-// false when body is not a playlist grafov/m3u8 can read.
+// learn records what the playlist body fetched from u lists. It returns the playlist's object
+// (master or media) and whether a media playlist has ENDLIST (VOD); ok is false when body is
+// not a playlist grafov/m3u8 can read.
 func (c *catalog) learn(u string, body []byte) (object string, ended, ok bool) {
+	p := shared.parse(u, body)
+	if p == nil {
+		return "", false, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p.master {
+		for _, v := range p.variants {
+			c.playlists[v] = event.ObjectMedia
+		}
+		c.playlists[u] = event.ObjectMaster
+		return event.ObjectMaster, false, true
+	}
+	c.previous[u] = c.entries[u]
+	c.entries[u] = p.entries
+	c.playlists[u] = event.ObjectMedia
+	return event.ObjectMedia, p.ended, true
+}
+
+// copyOf is what one copy of a playlist lists. It is never changed once made: every client
+// that fetched the same bytes from the same URL shares it.
+type copyOf struct {
+	body     string
+	ok       bool // a playlist grafov/m3u8 can read
+	master   bool
+	variants []string         // master: the variant and alternative playlists (absolute)
+	entries  map[string]entry // media: URL (absolute) → entry
+	ended    bool             // media: ENDLIST
+}
+
+// parses parses each copy of a playlist once for all the swarm's clients: on a live stream
+// they all fetch the same few copies of it, and parsing is most of the proxy's work on a
+// playlist. It keeps the latest copiesKept copies of each URL.
+type parses struct {
+	mu     sync.Mutex
+	copies map[string][]*copyOf // playlist URL → its latest copies, newest first (nil: not a playlist)
+	n      int                  // parses done, for tests
+}
+
+const (
+	copiesKept = 4
+	urlsKept   = 1024 // beyond this many playlist URLs, the cache starts again
+)
+
+var shared = &parses{copies: map[string][]*copyOf{}}
+
+// parse returns what body, fetched from u, lists; nil when it is not a playlist grafov/m3u8 can read.
+func (ps *parses) parse(u string, body []byte) *copyOf {
+	ps.mu.Lock()
+	for _, p := range ps.copies[u] {
+		if p.body == string(body) {
+			ps.mu.Unlock()
+			if !p.ok {
+				return nil
+			}
+			return p
+		}
+	}
+	ps.mu.Unlock()
+	p := decode(u, body)
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	ps.n++
+	if len(ps.copies) >= urlsKept {
+		clear(ps.copies)
+	}
+	cs := append([]*copyOf{p}, ps.copies[u]...)
+	ps.copies[u] = cs[:min(len(cs), copiesKept)]
+	if !p.ok {
+		return nil
+	}
+	return p
+}
+
+// decode parses one copy of a playlist with grafov/m3u8.
+func decode(u string, body []byte) *copyOf {
+	none := &copyOf{body: string(body)}
 	base, err := url.Parse(u)
 	if err != nil {
-		return "", false, false
+		return none
 	}
 	pl, typ, err := m3u8.DecodeFrom(bytes.NewReader(body), false)
 	if err != nil {
-		return "", false, false
+		return none
 	}
 	abs := func(ref string) string {
 		r, err := url.Parse(strings.TrimSpace(ref))
@@ -92,29 +169,26 @@ func (c *catalog) learn(u string, body []byte) (object string, ended, ok bool) {
 		}
 		return base.ResolveReference(r).String()
 	}
-	m := map[string]entry{}
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	switch typ {
 	case m3u8.MASTER:
-		master := pl.(*m3u8.MasterPlaylist)
-		for _, v := range master.Variants {
+		p := &copyOf{body: string(body), ok: true, master: true}
+		for _, v := range pl.(*m3u8.MasterPlaylist).Variants {
 			if v == nil {
 				continue
 			}
 			if v.URI != "" {
-				c.playlists[abs(v.URI)] = event.ObjectMedia
+				p.variants = append(p.variants, abs(v.URI))
 			}
 			for _, a := range v.Alternatives {
 				if a != nil && a.URI != "" {
-					c.playlists[abs(a.URI)] = event.ObjectMedia
+					p.variants = append(p.variants, abs(a.URI))
 				}
 			}
 		}
-		c.playlists[u] = event.ObjectMaster
-		return event.ObjectMaster, false, true
+		return p
 	case m3u8.MEDIA:
 		media := pl.(*m3u8.MediaPlaylist)
+		m := map[string]entry{}
 		if media.Map != nil && media.Map.URI != "" {
 			m[abs(media.Map.URI)] = entry{object: event.ObjectInit}
 		}
@@ -133,10 +207,7 @@ func (c *catalog) learn(u string, body []byte) (object string, ended, ok bool) {
 				m[abs(s.Key.URI)] = entry{object: event.ObjectKey}
 			}
 		}
-		c.previous[u] = c.entries[u]
-		c.entries[u] = m
-		c.playlists[u] = event.ObjectMedia
-		return event.ObjectMedia, media.Closed, true
+		return &copyOf{body: string(body), ok: true, entries: m, ended: media.Closed}
 	}
-	return "", false, false
+	return none
 }

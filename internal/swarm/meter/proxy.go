@@ -176,6 +176,7 @@ type upstream struct {
 	conn net.Conn     // an idleConn
 	tcp  *net.TCPConn // the plain TCP connection under conn, for splice; nil for HTTPS
 	br   *bufio.Reader
+	bw   *bufio.Writer // requests are written through it and flushed
 	addr string
 }
 
@@ -397,18 +398,37 @@ func (p *Proxy) relaySplice(resp *http.Response, bw *bufio.Writer, dst *net.TCPC
 	return n, berr, derr
 }
 
-// writeHead writes resp's status line and header as Response.Write does.
+// writeHead writes resp's status line and header as Response.Write does (the header in map
+// order: its order carries no meaning).
 func writeHead(w *bufio.Writer, resp *http.Response) {
 	text := strings.TrimPrefix(resp.Status, strconv.Itoa(resp.StatusCode)+" ")
 	if text == "" {
 		text = http.StatusText(resp.StatusCode)
 	}
-	fmt.Fprintf(w, "HTTP/%d.%d %03d %s\r\n", resp.ProtoMajor, resp.ProtoMinor, resp.StatusCode, text)
-	_ = resp.Header.Write(w)
-	if resp.Close && !headerHasToken(resp.Header, "Connection", "close") {
-		_, _ = w.WriteString("Connection: close\r\n")
+	b := w.AvailableBuffer()
+	b = append(b, "HTTP/"...)
+	b = strconv.AppendInt(b, int64(resp.ProtoMajor), 10)
+	b = append(b, '.')
+	b = strconv.AppendInt(b, int64(resp.ProtoMinor), 10)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, int64(resp.StatusCode), 10)
+	b = append(b, ' ')
+	b = append(b, text...)
+	b = append(b, "\r\n"...)
+	// The values come from a parsed response: no CR or LF in them.
+	for k, vs := range resp.Header {
+		for _, v := range vs {
+			b = append(b, k...)
+			b = append(b, ": "...)
+			b = append(b, v...)
+			b = append(b, "\r\n"...)
+		}
 	}
-	_, _ = w.WriteString("\r\n")
+	if resp.Close && !headerHasToken(resp.Header, "Connection", "close") {
+		b = append(b, "Connection: close\r\n"...)
+	}
+	b = append(b, "\r\n"...)
+	_, _ = w.Write(b)
 }
 
 func headerHasToken(h http.Header, key, token string) bool {
@@ -478,10 +498,14 @@ func (p *Proxy) roundTrip(req *http.Request, u *url.URL, upp **upstream) (*http.
 			up = &upstream{conn: &idleConn{Conn: c, timeout: p.timeout}, addr: u.Scheme + "://" + addr}
 			up.tcp, _ = c.(*net.TCPConn)
 			up.br = bufio.NewReader(up.conn)
+			up.bw = bufio.NewWriterSize(up.conn, 1024)
 			p.track(up.conn, true)
 			*upp = up
 		}
-		err := req.Write(up.conn)
+		err := req.Write(up.bw) // a bufio.Writer: Write neither wraps nor flushes it
+		if err == nil {
+			err = up.bw.Flush()
+		}
 		var resp *http.Response
 		if err == nil {
 			resp, err = http.ReadResponse(up.br, req)

@@ -237,6 +237,7 @@ func TestProxySplicedBodies(t *testing.T) {
 		switch r.URL.Path {
 		case "/whole.ts":
 			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+			w.Header().Set("X-Origin", "whole")
 			w.Write(body)
 		case "/chunked.ts":
 			w.Write(body)
@@ -275,6 +276,9 @@ func TestProxySplicedBodies(t *testing.T) {
 			resp, err := c.Get(srv.URL + tt.path)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if tt.path == "/whole.ts" && (resp.Header.Get("X-Origin") != "whole" || resp.ContentLength != int64(len(body))) {
+				t.Errorf("client got header %v, length %d: not the origin's", resp.Header, resp.ContentLength)
 			}
 			got, rerr := io.ReadAll(resp.Body)
 			resp.Body.Close()
