@@ -5,7 +5,7 @@ LDFLAGS  := -s -w -X github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/ver
 BIN      := bin
 
 .PHONY: test-origin microvm-origin images
-.PHONY: all build deps test test-short bench bench-imagegen imagegen-digest bench-swarm demo clean completion ko screenshot-dashboard
+.PHONY: all build deps test test-short bench bench-imagegen imagegen-digest bench-swarm bench-capacity demo clean completion ko screenshot-dashboard
 
 all: build
 
@@ -41,6 +41,11 @@ bench-swarm:
 	$(GO) test -run '^$$' -bench 'BenchmarkSwarm$$' -benchtime 1x ./cmd/go-ffmpeg-hls-swarm/
 	$(GO) test -run '^$$' -bench 'BenchmarkSwarmLiveView$$' -benchtime 1x ./cmd/go-ffmpeg-hls-swarm/
 	$(GO) test -run '^$$' -bench BenchmarkProxyThroughput ./internal/swarm/meter/
+
+# The largest client count this machine holds for 5 minutes, every client keeping up (one line
+# per size tried; CAPACITY_START, CAPACITY_MAX, CAPACITY_HOLD, CAPACITY_STEPS; up to ~1 h).
+bench-capacity:
+	$(GO) test -run '^$$' -bench 'BenchmarkCapacity$$' -benchtime 1x -timeout 3h -v ./cmd/go-ffmpeg-hls-swarm/
 
 demo:
 	./scripts/demo.sh

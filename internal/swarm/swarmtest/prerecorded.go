@@ -16,11 +16,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -71,6 +73,13 @@ type Prerecorded struct {
 	PlaylistURL string
 	// BytesPerSecond is the encoded stream's measured rate (all segments' sizes over their length).
 	BytesPerSecond float64
+}
+
+// FreshURL is the playlist URL of the same stream with a live window of its own, which starts
+// at the first request for it: each run of a long test gets the whole stream. Each name is a
+// window.
+func (p *Prerecorded) FreshURL(name string) string {
+	return strings.TrimSuffix(p.PlaylistURL, "/stream.m3u8") + "/fresh/" + url.PathEscape(name) + "/stream.m3u8"
 }
 
 // StartPrerecorded encodes s (FFmpeg, before any measurement), then starts this test binary
@@ -150,14 +159,38 @@ func ServeIfHelper(t *testing.T) {
 		return v
 	}
 	w := window{start: time.Now(), segments: atoi(envSegments), segSeconds: atoi(envSegSecs), listSize: atoi(envListSize)}
+	t.Fatal(http.ListenAndServe(addr, handler(dir, w, time.Now)))
+}
+
+// handler serves the live window w over the segments in dir at /stream.m3u8, and at
+// /fresh/NAME/stream.m3u8 the same stream with a window of its own that starts at its first
+// request.
+func handler(dir string, w window, now func() time.Time) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /stream.m3u8", func(rw http.ResponseWriter, _ *http.Request) {
+	playlist := func(rw http.ResponseWriter, w window) {
 		rw.Header().Set("Content-Type", "application/vnd.apple.mpegurl")
 		rw.Header().Set("Cache-Control", "no-cache")
-		_, _ = io.WriteString(rw, w.playlist(time.Now()))
+		_, _ = io.WriteString(rw, w.playlist(now()))
+	}
+	mux.HandleFunc("GET /stream.m3u8", func(rw http.ResponseWriter, _ *http.Request) { playlist(rw, w) })
+	var mu sync.Mutex
+	fresh := map[string]window{}
+	mux.HandleFunc("GET /fresh/{name}/stream.m3u8", func(rw http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		fw, ok := fresh[r.PathValue("name")]
+		if !ok {
+			fw = w
+			fw.start = now()
+			fresh[r.PathValue("name")] = fw
+		}
+		mu.Unlock()
+		playlist(rw, fw)
+	})
+	mux.HandleFunc("GET /fresh/{name}/{file}", func(rw http.ResponseWriter, r *http.Request) {
+		http.ServeFile(rw, r, filepath.Join(dir, filepath.Base(r.PathValue("file"))))
 	})
 	mux.Handle("GET /", http.FileServer(http.Dir(dir)))
-	t.Fatal(http.ListenAndServe(addr, mux))
+	return mux
 }
 
 // window is the live sliding window over the prerecorded segments: at start the playlist lists

@@ -1,6 +1,11 @@
 package swarmtest
 
 import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -35,5 +40,55 @@ func TestWindowPlaylist(t *testing.T) {
 			strings.Contains(p, "#EXT-X-ENDLIST") != tt.wantEnd || strings.Count(p, "#EXTINF:2.000000,") != 3 {
 			t.Errorf("at %s: playlist\n%s\nwant %s..%s, %s, end %v", tt.at, p, tt.wantFirst, tt.wantLast, tt.wantSeq, tt.wantEnd)
 		}
+	}
+}
+
+// TestFreshWindow: /fresh/NAME/ serves the stream with a window that starts at NAME's first
+// request, and its segments; /stream.m3u8 keeps the server's own window.
+func TestFreshWindow(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "seg_00001.ts"), []byte("segment one"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Unix(1000, 0)
+	now := t0.Add(30 * time.Second)
+	srv := httptest.NewServer(handler(dir, window{start: t0, segments: 100, segSeconds: 2, listSize: 3}, func() time.Time { return now }))
+	defer srv.Close()
+	get := func(path string) string {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	p := &Prerecorded{PlaylistURL: srv.URL + "/stream.m3u8"}
+	if got := p.FreshURL("a b"); got != srv.URL+"/fresh/a%20b/stream.m3u8" {
+		t.Errorf("FreshURL = %s", got)
+	}
+	seq := func(path string) string {
+		for _, l := range strings.Split(get(path), "\n") {
+			if strings.HasPrefix(l, "#EXT-X-MEDIA-SEQUENCE:") {
+				return strings.TrimPrefix(l, "#EXT-X-MEDIA-SEQUENCE:")
+			}
+		}
+		return "none"
+	}
+	if s := seq("/stream.m3u8"); s != "15" {
+		t.Errorf("server window at 30 s: sequence %s, want 15", s)
+	}
+	if s := seq("/fresh/a/stream.m3u8"); s != "0" {
+		t.Errorf("fresh window a at its first request: sequence %s, want 0", s)
+	}
+	now = now.Add(4 * time.Second)
+	if s := seq("/fresh/a/stream.m3u8"); s != "2" {
+		t.Errorf("fresh window a 4 s later: sequence %s, want 2", s)
+	}
+	if s := seq("/fresh/b/stream.m3u8"); s != "0" {
+		t.Errorf("fresh window b at its first request: sequence %s, want 0", s)
+	}
+	if b := get("/fresh/a/seg_00001.ts"); b != "segment one" {
+		t.Errorf("fresh window's segment: %q", b)
 	}
 }
