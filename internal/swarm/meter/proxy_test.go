@@ -491,3 +491,14 @@ func TestProxyCloseCutsNoFailure(t *testing.T) {
 		t.Fatalf("events %+v, want one 200 of 1000 bytes and no failure class", got)
 	}
 }
+
+func TestProcs(t *testing.T) {
+	tests := []struct{ clients, cpus, want int }{
+		{1, 2, 1}, {200, 2, 1}, {2000, 2, 1}, {2001, 2, 2}, {10000, 2, 2}, {10000, 64, 5}, {0, 4, 1},
+	}
+	for _, tt := range tests {
+		if got := Procs(tt.clients, tt.cpus); got != tt.want {
+			t.Errorf("Procs(%d, %d) = %d, want %d", tt.clients, tt.cpus, got, tt.want)
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -277,6 +278,11 @@ func Run(ctx context.Context, c Config, sink event.Sink) error {
 	c = c.withDefaults()
 	if err := c.Validate(); err != nil {
 		return err
+	}
+	// The swarm process's work is its clients' metering proxies: as many Ps as they need
+	// (meter.Procs), unless GOMAXPROCS is set. Restored when the run ends.
+	if os.Getenv("GOMAXPROCS") == "" {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(meter.Procs(c.Clients, runtime.NumCPU())))
 	}
 	opts, caps, err := clientOptions(ctx, c)
 	if err != nil {
