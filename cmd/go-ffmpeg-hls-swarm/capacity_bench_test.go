@@ -136,8 +136,8 @@ func capacityNext(best, worst, maxClients int) int {
 
 // capacityRun runs clients FFmpeg clients until every one has its first segment, then holds
 // for hold or until the first sign that a client is not keeping up.
-func capacityRun(b *testing.B, bin, url string, clients, rampRate int, hold time.Duration) capacityStep {
-	st := capacityStep{clients: clients, load: [2]float64{capacityLoad(), 0}}
+func capacityRun(b *testing.B, bin, url string, clients, rampRate int, hold time.Duration) (st capacityStep) {
+	st = capacityStep{clients: clients, load: [2]float64{capacityLoad(), 0}}
 	defer func() { st.load[1] = capacityLoad() }()
 	s := startSwarm(b, bin, "--clients", strconv.Itoa(clients), "--ramp-rate", strconv.Itoa(rampRate), "--duration", "0", "--log-level", "warn", url)
 	defer func() {
