@@ -7,6 +7,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // DefaultLogInterval is how often a LogReader reads its pipes.
@@ -143,8 +145,12 @@ func (r *LogReader) pass(buf []byte) (more bool) {
 	pipes := append([]*logPipe(nil), r.pipes...)
 	r.mu.Unlock()
 	now := time.Now()
+	ready := readable(pipes)
 	var ended []*logPipe
-	for _, p := range pipes {
+	for i, p := range pipes {
+		if ready != nil && !ready[i] {
+			continue
+		}
 		full, eof := p.read(buf, now)
 		more = more || full
 		if eof {
@@ -169,6 +175,24 @@ func (r *LogReader) pass(buf []byte) (more bool) {
 		close(p.done)
 	}
 	return more
+}
+
+// readable asks the kernel in one poll(2) which pipes have something to read (data, or the
+// writer gone): most passes find nothing in most pipes, and a read each would be a system call
+// each. nil means unknown (read them all).
+func readable(pipes []*logPipe) []bool {
+	fds := make([]unix.PollFd, len(pipes))
+	for i, p := range pipes {
+		fds[i] = unix.PollFd{Fd: int32(p.fd), Events: unix.POLLIN}
+	}
+	if _, err := unix.Poll(fds, 0); err != nil {
+		return nil
+	}
+	ready := make([]bool, len(pipes))
+	for i, f := range fds {
+		ready[i] = f.Revents != 0 // POLLIN, POLLHUP, POLLERR, POLLNVAL: let read tell
+	}
+	return ready
 }
 
 func containsPipe(ps []*logPipe, p *logPipe) bool {
