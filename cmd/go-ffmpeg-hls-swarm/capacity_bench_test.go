@@ -73,8 +73,8 @@ func BenchmarkCapacity(b *testing.B) {
 	for b.Loop() {
 		n := start
 		for len(steps) < maxSteps {
-			if need := uint64(n)*20<<20 + 1<<30; capacityMemAvailable() < need {
-				say("stop: %d clients need about %d MiB free (20 MiB each + 1 GiB), %d MiB available", n, need>>20, capacityMemAvailable()>>20)
+			if need := uint64(n)*16<<20 + 1<<30; capacityMemAvailable() < need {
+				say("stop: %d clients need about %d MiB free (16 MiB each + 1 GiB; an FFmpeg client has a PSS of 13 MiB), %d MiB available", n, need>>20, capacityMemAvailable()>>20)
 				break
 			}
 			st := capacityRun(b, bin, o.FreshURL(fmt.Sprintf("step%d-%d", len(steps), n)), n, rampRate, hold)
