@@ -283,15 +283,7 @@ func exactRunWith(t *testing.T, bin string, origin func(ua string) origintest.Ta
 		t.Fatal(err)
 	}
 
-	fromSummary, fromMetrics := origintest.NewTally(), origintest.NewTally()
-	for obj, byStatus := range sum.Requests.ObjectStatus {
-		fromSummary.Status[obj] = byStatus
-	}
-	for obj, n := range sum.Requests.Bytes {
-		if n > 0 {
-			fromSummary.Bytes[obj] = n
-		}
-	}
+	fromSummary, fromMetrics := origintest.TallyOf(sum.Requests.ObjectStatus, sum.Requests.Bytes), origintest.NewTally()
 	resp := regexp.MustCompile(`^hls_swarm_responses_total\{object="(\w+)",status="(\d+)"\}$`)
 	byts := regexp.MustCompile(`^hls_swarm_received_bytes_total\{object="(\w+)"\}$`)
 	for k, v := range final {

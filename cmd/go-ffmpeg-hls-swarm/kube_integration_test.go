@@ -331,15 +331,7 @@ patches:
 	}
 
 	// The merged totals (requests by object and status, body bytes) equal the access log's.
-	fromMerged := origintest.NewTally()
-	for obj, byStatus := range m.Requests.ObjectStatus {
-		fromMerged.Status[obj] = byStatus
-	}
-	for obj, n := range m.Requests.Bytes {
-		if n > 0 {
-			fromMerged.Bytes[obj] = n
-		}
-	}
+	fromMerged := origintest.TallyOf(m.Requests.ObjectStatus, m.Requests.Bytes)
 	var want origintest.Tally
 	testenv.WaitFor(t, 30*time.Second, "the access log to equal the merged summary", func() bool {
 		want = origintest.NewTally()

@@ -337,15 +337,7 @@ func TestMergeRealShards(t *testing.T) {
 	}
 	m := readSummary(t, mergedPath)
 
-	fromMerged := origintest.NewTally()
-	for obj, byStatus := range m.Requests.ObjectStatus {
-		fromMerged.Status[obj] = byStatus
-	}
-	for obj, n := range m.Requests.Bytes {
-		if n > 0 {
-			fromMerged.Bytes[obj] = n
-		}
-	}
+	fromMerged := origintest.TallyOf(m.Requests.ObjectStatus, m.Requests.Bytes)
 	// nginx writes its buffered log within flush=5s (and on SIGUSR1): wait until it holds the run.
 	var want origintest.Tally
 	testenv.WaitFor(t, 30*time.Second, "the access log to hold both shards", func() bool {

@@ -221,15 +221,7 @@ func TestComposeStack(t *testing.T) {
 
 	// The origin's own records: its access log holds exactly what merge counts (by object and
 	// status, and bytes), besides each shard's preflight fetch. nginx flushes it within 5 s.
-	fromMerged := origintest.NewTally()
-	for obj, byStatus := range m.Requests.ObjectStatus {
-		fromMerged.Status[obj] = byStatus
-	}
-	for obj, n := range m.Requests.Bytes {
-		if n > 0 {
-			fromMerged.Bytes[obj] = n
-		}
-	}
+	fromMerged := origintest.TallyOf(m.Requests.ObjectStatus, m.Requests.Bytes)
 	accessLog := filepath.Join(results, "origin", "access.log")
 	var fromLog origintest.Tally
 	var preflights int

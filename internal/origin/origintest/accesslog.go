@@ -20,6 +20,22 @@ type Tally struct {
 // NewTally is an empty Tally.
 func NewTally() Tally { return Tally{Status: map[string]map[string]int64{}, Bytes: map[string]int64{}} }
 
+// TallyOf is the Tally of a swarm summary's counts (its requests.object_status and
+// requests.bytes), to compare with an access log's; objects with no bytes are left out, as a log
+// with no such response has none.
+func TallyOf(statusByObject map[string]map[string]int64, bytesByObject map[string]int64) Tally {
+	t := NewTally()
+	for obj, byStatus := range statusByObject {
+		t.Status[obj] = byStatus
+	}
+	for obj, n := range bytesByObject {
+		if n > 0 {
+			t.Bytes[obj] = n
+		}
+	}
+	return t
+}
+
 // Add counts one response.
 func (t Tally) Add(object string, status int, bytes int64) {
 	if t.Status[object] == nil {
