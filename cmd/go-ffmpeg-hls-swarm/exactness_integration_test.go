@@ -42,9 +42,7 @@ func TestSwarmExactness(t *testing.T) {
 		t.Skip("runs 20 real FFmpeg clients for about 4 minutes; skipped under -short")
 	}
 	bin := swarmBuildBinary(t)
-	logDir := t.TempDir()
-	o := origintest.Start(t, "logged", origintest.Small(), origintest.WithLogDir(logDir))
-	ng := &accessLog{path: filepath.Join(logDir, "access.log"), o: o}
+	o, ng := startLoggedOrigin(t)
 	var connsWithProxy int
 	var proxyConns []clientConns
 
@@ -196,6 +194,23 @@ func TestSwarmExactness(t *testing.T) {
 }
 
 // accessLog reads the logged origin's nginx access log.
+// startLoggedOrigin starts the logged origin profile with its access log, the independent truth,
+// in a directory of its own that nginx's workers (another user) can reopen the log in on SIGUSR1,
+// which t.TempDir's parent (mode 0700) is not.
+func startLoggedOrigin(t *testing.T) (*origintest.Origin, *accessLog) {
+	t.Helper()
+	logDir, err := os.MkdirTemp("", "hls-swarm-access-log-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(logDir) })
+	if err := os.Chmod(logDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	o := origintest.Start(t, "logged", origintest.Small(), origintest.WithLogDir(logDir))
+	return o, &accessLog{path: filepath.Join(logDir, "access.log"), o: o}
+}
+
 type accessLog struct {
 	path string
 	o    *origintest.Origin

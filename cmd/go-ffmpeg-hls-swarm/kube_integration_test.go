@@ -200,18 +200,8 @@ func TestKubernetesShards(t *testing.T) {
 	}
 	checkPrometheus(t, repo, dryRun(t, c, filepath.Join(repo, "deploy", "prometheus")))
 
-	// The origin; its access log is the independent truth. A directory nginx's workers can
-	// reopen the log in (t.TempDir's parent is 0700).
-	logDir, err := os.MkdirTemp("", "kube-shards-log-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(logDir) })
-	if err := os.Chmod(logDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	o := origintest.Start(t, "logged", origintest.Small(), origintest.WithLogDir(logDir))
-	ng := &accessLog{path: filepath.Join(logDir, "access.log"), o: o}
+	// The logged origin; its access log is the independent truth.
+	o, ng := startLoggedOrigin(t)
 
 	// A kustomization of the user's own on top of the loopback overlay: namespace, origin URL,
 	// test size, and a user agent per shard (from the pod's completion index) so the

@@ -285,18 +285,8 @@ func TestMergeRealShards(t *testing.T) {
 		t.Skip("runs 4 real FFmpeg clients for about 30 s; skipped under -short")
 	}
 	bin := swarmBuildBinary(t)
-	// nginx's workers (another user) reopen the log on SIGUSR1: a directory they can reach,
-	// which t.TempDir's parent (mode 0700) is not
-	logDir, err := os.MkdirTemp("", "merge-shards-log-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(logDir) })
-	if err := os.Chmod(logDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	o := origintest.Start(t, "logged", origintest.Small(), origintest.WithLogDir(logDir))
-	ng := &accessLog{path: filepath.Join(logDir, "access.log"), o: o}
+	// The logged origin; its access log is the independent truth.
+	o, ng := startLoggedOrigin(t)
 	dir := t.TempDir()
 	startAt := time.Now().Add(10 * time.Second).UTC().Truncate(time.Second)
 	const shards = 2
