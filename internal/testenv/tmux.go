@@ -96,14 +96,23 @@ func (tm *Terminal) PID() int {
 }
 
 // Exited reports whether the program has ended, and its exit status (0 when a signal ended it).
+// tmux marks a pane dead when its pty closes, which can come before it has reaped the program:
+// until it knows the exit status or the signal, the program has not ended yet for Exited.
 func (tm *Terminal) Exited() (bool, int) {
-	f := strings.Fields(tm.display("#{pane_dead} #{pane_dead_status}"))
-	if len(f) == 0 || f[0] != "1" {
+	f := strings.Split(tm.display("#{pane_dead}|#{pane_dead_status}|#{pane_dead_signal}"), "|")
+	if len(f) != 3 || strings.TrimSpace(f[0]) != "1" {
 		return false, 0
 	}
-	code := 0
-	if len(f) > 1 {
-		code, _ = strconv.Atoi(f[1])
+	status, signal := strings.TrimSpace(f[1]), strings.TrimSpace(f[2])
+	switch {
+	case signal != "":
+		return true, 0
+	case status == "":
+		return false, 0
+	}
+	code, err := strconv.Atoi(status)
+	if err != nil {
+		tm.t.Fatalf("tmux pane_dead_status %q: %v", status, err)
 	}
 	return true, code
 }
