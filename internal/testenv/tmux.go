@@ -18,6 +18,8 @@ type Terminal struct {
 	t    testing.TB
 	tmux string
 	sock string
+	// deadSince is when Exited first saw the pane dead without an exit status or signal.
+	deadSince time.Time
 }
 
 // StartTerminal runs argv in a new cols×rows terminal with env as its whole environment (TERM
@@ -96,19 +98,24 @@ func (tm *Terminal) PID() int {
 }
 
 // Exited reports whether the program has ended, and its exit status (0 when a signal ended it).
-// tmux marks a pane dead when its pty closes, which can come before it has reaped the program:
-// until it knows the exit status or the signal, the program has not ended yet for Exited.
+// tmux marks a pane dead when its pty closes, which can come before it has reaped the program
+// (CI once read exit 0 for a program that exits 1): a dead pane without a status or a signal
+// counts as ended only once it stayed so for a second (tmux leaves both empty for some
+// programs a signal ended).
 func (tm *Terminal) Exited() (bool, int) {
 	f := strings.Split(tm.display("#{pane_dead}|#{pane_dead_status}|#{pane_dead_signal}"), "|")
 	if len(f) != 3 || strings.TrimSpace(f[0]) != "1" {
 		return false, 0
 	}
 	status, signal := strings.TrimSpace(f[1]), strings.TrimSpace(f[2])
-	switch {
-	case signal != "":
+	if signal != "" {
 		return true, 0
-	case status == "":
-		return false, 0
+	}
+	if status == "" {
+		if tm.deadSince.IsZero() {
+			tm.deadSince = time.Now()
+		}
+		return time.Since(tm.deadSince) >= time.Second, 0
 	}
 	code, err := strconv.Atoi(status)
 	if err != nil {
