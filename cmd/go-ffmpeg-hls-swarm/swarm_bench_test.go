@@ -19,6 +19,7 @@ const clockTicks = 100
 // swarmUsage is CPU (ticks) and memory (KiB) of the swarm process and of its FFmpeg children.
 type swarmUsage struct {
 	selfTicks, childTicks int64 // childTicks includes children already reaped (cutime+cstime)
+	selfSys               int64 // the kernel's share of selfTicks (stime)
 	selfRSS, selfPSS      int64
 	childRSS, childPSS    int64
 	children              int
@@ -29,7 +30,7 @@ func measureSwarm(pid int) (swarmUsage, error) {
 	if err != nil {
 		return swarmUsage{}, err
 	}
-	u := swarmUsage{selfTicks: st.utime + st.stime, childTicks: st.cutime + st.cstime}
+	u := swarmUsage{selfTicks: st.utime + st.stime, selfSys: st.stime, childTicks: st.cutime + st.cstime}
 	u.selfRSS, u.selfPSS = rollup(pid)
 	for _, c := range swarmChildren(pid) {
 		u.childTicks += c.utime + c.stime
@@ -144,6 +145,9 @@ func benchSwarm(b *testing.B, bin, playlist string, clients int) {
 			clients, after.children, elapsed, m[`hls_swarm_attempts_total{object="segment"}`], mbps)
 		b.Logf("%-22s %14s %14s %8s", "", "swarm process", "FFmpeg clients", "ratio")
 		b.Logf("%-22s %13.3f%% %13.3f%% %7.2f%%", "CPU, % of a core/client", 100*perClient(selfCPU), 100*perClient(childCPU), 100*cpuRatio)
+		if t := after.selfTicks - before.selfTicks; t > 0 {
+			b.Logf("%-22s %13.0f%%", "swarm CPU in the kernel", 100*float64(after.selfSys-before.selfSys)/float64(t))
+		}
 		b.Logf("%-22s %14.0f %14.0f %7.2f%%", "PSS KiB/client", float64(after.selfPSS)/n, float64(after.childPSS)/n, 100*memRatio)
 		b.Logf("%-22s %14.0f %14.0f", "RSS KiB (total)", float64(after.selfRSS), float64(after.childRSS))
 		b.Logf("goal: ratio <= 10%% (cpu %.2f%%, memory %.2f%%)", 100*cpuRatio, 100*memRatio)

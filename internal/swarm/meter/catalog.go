@@ -68,9 +68,15 @@ func byExtension(u string) string {
 }
 
 // isPlaylistType reports whether a Content-Type names an HLS playlist.
-func isPlaylistType(ct string) bool {
-	ct = strings.ToLower(strings.TrimSpace(strings.Split(ct, ";")[0]))
-	return ct == "application/vnd.apple.mpegurl" || ct == "application/x-mpegurl" || ct == "audio/mpegurl" || ct == "audio/x-mpegurl"
+func isPlaylistType(ct []byte) bool {
+	mt, _, _ := bytes.Cut(ct, []byte{';'})
+	mt = bytes.TrimSpace(mt)
+	for _, t := range []string{"application/vnd.apple.mpegurl", "application/x-mpegurl", "audio/mpegurl", "audio/x-mpegurl"} {
+		if bytes.EqualFold(mt, []byte(t)) {
+			return true
+		}
+	}
+	return false
 }
 
 // learn records what the playlist body fetched from u lists. It returns the playlist's object

@@ -20,7 +20,6 @@ package meter
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -159,6 +158,7 @@ func (p *Proxy) serve() {
 		if err != nil {
 			return
 		}
+		c = newSockConn(c)
 		p.track(c, true)
 		p.count(func(s *ConnStats) { s.Accepted++ })
 		p.wg.Add(1)
@@ -178,11 +178,10 @@ func (p *Proxy) track(c net.Conn, add bool) {
 
 // upstream is the origin connection paired with one client connection.
 type upstream struct {
-	conn net.Conn     // an idleConn
-	tcp  *net.TCPConn // the plain TCP connection under conn, for splice; nil for HTTPS
-	br   *bufio.Reader
-	bw   *bufio.Writer // requests are written through it and flushed
-	addr string
+	conn net.Conn      // an idleConn
+	tcp  *net.TCPConn  // the plain TCP connection under conn, for splice; nil for HTTPS
+	br   *bufio.Reader // reads conn
+	addr string        // scheme://host:port
 }
 
 func (p *Proxy) closeUp(up *upstream) {
@@ -192,30 +191,54 @@ func (p *Proxy) closeUp(up *upstream) {
 	}
 }
 
-// handle serves one client connection until it closes or a response ends the connection.
-func (p *Proxy) handle(down net.Conn) {
-	defer p.wg.Done()
-	var up *upstream
-	defer func() {
-		p.closeUp(up)
-		down.Close()
-		p.track(down, false)
-	}()
-	br := bufio.NewReader(down)
-	bw := bufio.NewWriterSize(down, 32<<10)
+// session is one client connection: its reader and writer, the origin connection paired with
+// it, and the buffers its exchanges reuse.
+type session struct {
+	p      *Proxy
+	down   net.Conn
+	br     *bufio.Reader
+	bw     *bufio.Writer // writes through rw
+	rw     relayWriter   // to down
+	up     *upstream
+	tunnel string // the CONNECT authority of an HTTPS tunnel; "" for plain HTTP
+	req    reqHead
+	resp   respHead
+	out    []byte // the request as forwarded
+	body   []byte // a playlist's body as received
+	data   []byte // a chunked playlist's data
+}
+
+func (p *Proxy) newSession(down net.Conn, br *bufio.Reader, tunnel string) *session {
+	s := &session{p: p, down: down, br: br, tunnel: tunnel, rw: relayWriter{w: down}}
+	s.bw = bufio.NewWriterSize(&s.rw, 16<<10)
+	return s
+}
+
+// serve answers the session's requests until one ends it; it closes the origin connection.
+func (s *session) serve() {
+	defer func() { s.p.closeUp(s.up) }()
 	for {
-		req, err := http.ReadRequest(br)
-		if err != nil {
+		if err := readRequestHead(s.br, &s.req); err != nil {
 			return
 		}
-		if req.Method == http.MethodConnect && p.ca != nil && up == nil {
-			p.tunnel(down, br, req.Host)
+		if s.req.method == http.MethodConnect && s.p.ca != nil && s.tunnel == "" && s.up == nil {
+			s.p.tunnel(s.down, s.br, s.req.target)
 			return
 		}
-		if !p.exchange(req, down, bw, &up, "") {
+		if !s.exchange() {
 			return
 		}
 	}
+}
+
+// handle serves one client connection until it closes or a response ends the connection.
+func (p *Proxy) handle(down net.Conn) {
+	defer p.wg.Done()
+	defer func() {
+		down.Close()
+		p.track(down, false)
+	}()
+	p.newSession(down, bufio.NewReader(down), "").serve()
 }
 
 // tunnel serves a client's CONNECT to authority (host:port) for HTTPS: the proxy answers it,
@@ -228,7 +251,7 @@ func (p *Proxy) tunnel(down net.Conn, br *bufio.Reader, authority string) {
 	}
 	cert, err := p.ca.leaf(host)
 	if err != nil {
-		fmt.Fprintf(down, "HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+		_, _ = io.WriteString(down, "HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
 		return
 	}
 	if _, err := io.WriteString(down, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
@@ -241,19 +264,7 @@ func (p *Proxy) tunnel(down net.Conn, br *bufio.Reader, authority string) {
 		return // the client gave up or does not trust the run's CA; nothing reached the origin
 	}
 	_ = tc.SetDeadline(time.Time{})
-	var up *upstream
-	defer func() { p.closeUp(up) }()
-	tbr := bufio.NewReader(tc)
-	tbw := bufio.NewWriterSize(tc, 32<<10)
-	for {
-		req, err := http.ReadRequest(tbr)
-		if err != nil {
-			return
-		}
-		if !p.exchange(req, tc, tbw, &up, authority) {
-			return
-		}
-	}
+	p.newSession(tc, bufio.NewReader(tc), authority).serve()
 }
 
 // readerConn reads through r (which may hold bytes already read from the connection).
@@ -264,29 +275,75 @@ type readerConn struct {
 
 func (c *readerConn) Read(b []byte) (int, error) { return c.r.Read(b) }
 
-// exchange forwards one request and its response, emits its event and reports whether the
-// client connection stays open. tunnel is the CONNECT authority of an HTTPS tunnel ("" for
-// plain HTTP, whose requests carry absolute URIs).
-func (p *Proxy) exchange(req *http.Request, down net.Conn, bw *bufio.Writer, upp **upstream, tunnel string) bool {
-	start := time.Now()
-	u := *req.URL
+// refuse answers a request the proxy does not forward and ends the connection.
+func (s *session) refuse() bool {
+	_, _ = s.bw.WriteString("HTTP/1.1 501 Not Implemented\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+	_ = s.bw.Flush()
+	return false
+}
+
+// requestURL is the URL the request asks for and its origin-form request target: an absolute
+// http:// URI on plain HTTP, a path inside an HTTPS tunnel.
+func (s *session) requestURL() (*url.URL, string, bool) {
+	t := s.req.target
+	u, err := url.ParseRequestURI(t)
 	switch {
-	case tunnel != "" && !u.IsAbs():
-		u.Scheme, u.Host = "https", strings.TrimSuffix(tunnel, ":443")
-	case tunnel == "" && req.Method != http.MethodConnect && u.IsAbs() && u.Scheme == "http":
-	default:
-		fmt.Fprintf(bw, "HTTP/1.1 501 Not Implemented\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
-		bw.Flush()
-		return false
+	case err != nil || s.req.method == http.MethodConnect:
+		return nil, "", false
+	case s.tunnel != "" && !u.IsAbs():
+		u.Scheme, u.Host = "https", strings.TrimSuffix(s.tunnel, ":443")
+		return u, t, true
+	case s.tunnel == "" && u.IsAbs() && u.Scheme == "http" && u.Host != "":
+		rest := t[len("http://"):]
+		if i := strings.IndexAny(rest, "/?"); i >= 0 {
+			rest = rest[i:]
+		} else {
+			rest = ""
+		}
+		if !strings.HasPrefix(rest, "/") {
+			rest = "/" + rest
+		}
+		return u, rest, true
+	}
+	return nil, "", false
+}
+
+// exchange forwards one request and its response, emits its event and reports whether the
+// client connection stays open.
+func (s *session) exchange() bool {
+	p, h := s.p, &s.req
+	start := time.Now()
+	u, path, ok := s.requestURL()
+	if !ok || h.chunked || h.length > maxRequestBody {
+		return s.refuse()
 	}
 	target := u.String()
 	ent := p.cat.lookup(target)
 	ev := event.Event{Kind: event.Request, Client: p.client, Time: start, URL: target, Object: ent.object, Media: ent.media}
-	req.RequestURI = ""
-	req.Header.Del("Proxy-Connection")
-	req.Header.Del("Proxy-Authorization")
 
-	resp, up, reused, err := p.roundTrip(req, &u, upp)
+	host := u.Host
+	if s.tunnel != "" && len(h.host) > 0 {
+		host = string(h.host)
+	}
+	s.out = append(s.out[:0], h.method...)
+	s.out = append(s.out, ' ')
+	s.out = append(s.out, path...)
+	s.out = append(s.out, " HTTP/1."...)
+	s.out = strconv.AppendInt(s.out, int64(h.minor), 10)
+	s.out = append(s.out, "\r\nHost: "...)
+	s.out = append(s.out, host...)
+	s.out = append(s.out, "\r\n"...)
+	s.out = append(s.out, h.fields...)
+	s.out = append(s.out, "\r\n"...)
+	if h.length > 0 {
+		n := len(s.out)
+		s.out = append(s.out, make([]byte, h.length)...)
+		if _, err := io.ReadFull(s.br, s.out[n:]); err != nil {
+			return false // the client went away in the middle of its request
+		}
+	}
+
+	reused, err := s.roundTrip(u)
 	ev.Reused = reused
 	if err != nil && p.closing.Load() {
 		return false // cut by Close at the swarm's end: no answer, and not the origin's failure
@@ -295,22 +352,31 @@ func (p *Proxy) exchange(req *http.Request, down net.Conn, bw *bufio.Writer, upp
 		ev.Class, ev.Reason, ev.Elapsed = classify(err), err.Error(), time.Since(start)
 		p.sink.Handle(ev)
 		// The client sees its connection reset, as it would have seen the origin's failure.
-		if tc, ok := down.(*net.TCPConn); ok {
+		if tc := tcpOf(s.down); tc != nil {
 			_ = tc.SetLinger(0)
 		}
 		return false
 	}
-	ev.TTFB, ev.Status = time.Since(start), resp.StatusCode
-	if isPlaylistType(resp.Header.Get("Content-Type")) && ev.Object != event.ObjectMaster {
+	r := &s.resp
+	ev.TTFB, ev.Status = time.Since(start), r.status
+	if r.playlist && ev.Object != event.ObjectMaster {
 		ev.Object = event.ObjectMedia
 	}
 	playlist := ev.Object == event.ObjectMaster || ev.Object == event.ObjectMedia
-	var n int64          // body bytes received from the origin
-	var berr, derr error // the origin side's and the client side's
-	if dst, ok := down.(*net.TCPConn); ok && up.tcp != nil && !playlist && spliceable(req, resp) {
-		n, berr, derr = p.relaySplice(resp, bw, dst, up)
-	} else {
-		n, berr, derr = p.relayCopy(resp, bw, down, target, playlist, &ev)
+	var n int64
+	var berr error // the origin side's
+	switch dst := tcpOf(s.down); {
+	case !r.hasBody(h.method):
+		_, _ = s.bw.Write(r.raw)
+		_ = s.bw.Flush()
+	case playlist && r.status/100 == 2 && r.length <= maxPlaylist:
+		n, berr = s.relayPlaylist(target, &ev)
+	case dst != nil && s.up.tcp != nil && r.length > 0: // a body of known length on plain HTTP
+		n, berr = s.relaySplice(dst)
+	default:
+		_, _ = s.bw.Write(r.raw)
+		n, berr = s.relayFramed(s.bw, nil)
+		_ = s.bw.Flush()
 	}
 	ev.Bytes, ev.Elapsed = n, time.Since(start)
 	switch {
@@ -319,216 +385,153 @@ func (p *Proxy) exchange(req *http.Request, down net.Conn, bw *bufio.Writer, upp
 		// swarm's end): a response with the bytes received, not a failed attempt.
 	case berr != nil:
 		ev.Class, ev.Reason = classify(berr), berr.Error()
-	case resp.StatusCode >= 400:
+	case r.status >= 400:
 		ev.Class = event.ClassHTTP
 	}
 	p.sink.Handle(ev)
-	if berr != nil || derr != nil || resp.Close || req.Close {
-		p.closeUp(up)
-		*upp = nil
+	if berr != nil || s.rw.err != nil || r.close || h.close {
+		p.closeUp(s.up)
+		s.up = nil
 		return false
 	}
 	return true
 }
 
-// relayCopy writes resp to the client through user space: the path for playlists (read whole
-// and parsed first), HTTPS, and bodies of unknown length. It returns the body bytes received
-// from the origin and the errors of either side.
-func (p *Proxy) relayCopy(resp *http.Response, bw *bufio.Writer, down net.Conn, target string, playlist bool, ev *event.Event) (int64, error, error) {
-	body := &meteredBody{r: resp.Body}
-	resp.Body = body
-	if playlist && resp.StatusCode/100 == 2 && resp.ContentLength <= maxPlaylist {
-		// A playlist is read whole and parsed before the client gets its last byte: the client
-		// may ask for a segment it lists, on another connection, right after.
-		b, _ := io.ReadAll(io.LimitReader(body, maxPlaylist+1))
-		if body.err == nil && len(b) <= maxPlaylist {
-			if obj, ended, ok := p.cat.learn(target, b); ok {
+// relayFramed moves the response body, whatever its framing, from the origin to w as the
+// origin sent it, collecting its data into keep (nil: none; see relayBody). It returns the body
+// bytes received (a chunked body's data) and the origin side's error.
+func (s *session) relayFramed(w io.Writer, keep *[]byte) (int64, error) {
+	if s.resp.chunked {
+		return relayChunked(w, s.up.br, keep, &s.resp.scratch)
+	}
+	return relayBody(w, s.up.br, s.resp.length, keep)
+}
+
+// relayPlaylist reads a playlist whole and parses it before the client gets any of it: the
+// client may ask for a segment it lists, on another connection, right after. One larger than
+// maxPlaylist passes through unparsed.
+func (s *session) relayPlaylist(target string, ev *event.Event) (int64, error) {
+	s.body, s.data = s.body[:0], s.data[:0]
+	w := &holdWriter{buf: &s.body, head: s.resp.raw, to: s.bw}
+	var keep *[]byte // the data, when it differs from the body held
+	data := &s.body
+	if s.resp.chunked {
+		keep, data = &s.data, &s.data
+	}
+	n, berr := s.relayFramed(w, keep)
+	if !w.spilled {
+		if berr == nil {
+			if obj, ended, ok := s.p.cat.learn(target, *data); ok {
 				ev.Object, ev.Ended = obj, ended
 			}
 		}
-		resp.Body = io.NopCloser(io.MultiReader(bytes.NewReader(b), body))
+		w.release()
 	}
-	dw := &downWriter{w: down}
-	bw.Reset(dw)
-	werr := resp.Write(bw)
-	if werr == nil {
-		werr = bw.Flush()
-	}
-	if werr != nil && body.err == nil && dw.err != nil {
-		// The client left mid-body: count what the origin sends, as the origin counts it.
-		_, _ = io.Copy(io.Discard, body)
-	}
-	bw.Reset(down)
-	_ = body.r.Close()
-	return body.n, body.err, dw.err
+	_ = s.bw.Flush()
+	return n, berr
 }
 
-// spliceable reports whether resp's body can be moved socket to socket: a GET answered with a
-// body of known length (not chunked).
-func spliceable(req *http.Request, resp *http.Response) bool {
-	return req.Method == http.MethodGet && resp.ContentLength > 0 && len(resp.TransferEncoding) == 0 &&
-		resp.StatusCode >= 200 && resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusNotModified
-}
-
-// relaySplice writes resp's head to the client, then its body of resp.ContentLength bytes: what
-// the origin connection's reader already holds, then the rest spliced from the origin socket to
-// the client's (spliceBody), never through user space. Its results are relayCopy's.
-func (p *Proxy) relaySplice(resp *http.Response, bw *bufio.Writer, dst *net.TCPConn, up *upstream) (n int64, berr, derr error) {
-	size := resp.ContentLength
-	dw := &downWriter{w: dst}
-	bw.Reset(dw)
-	defer bw.Reset(dst)
-	writeHead(bw, resp)
+// relaySplice writes the response head to the client, then its body of s.resp.length bytes:
+// what the origin connection's reader already holds, then the rest spliced from the origin
+// socket to the client's (spliceBody), never through user space. It returns what relayFramed
+// does.
+func (s *session) relaySplice(dst *net.TCPConn) (n int64, berr error) {
+	size, up := s.resp.length, s.up
+	_, _ = s.bw.Write(s.resp.raw)
 	k := int(min(int64(up.br.Buffered()), size))
 	b, _ := up.br.Peek(k)
-	_, _ = bw.Write(b)
+	_, _ = s.bw.Write(b)
 	_, _ = up.br.Discard(k)
 	n = int64(k)
-	_ = bw.Flush()
-	if dw.err == nil && n < size {
-		got, rerr, werr, ok := spliceBody(dst, up.tcp, size-n, p.timeout)
+	_ = s.bw.Flush()
+	if s.rw.err == nil && n < size {
+		got, rerr, werr, ok := spliceBody(dst, up.tcp, size-n, s.p.timeout)
 		if !ok { // no pipe to splice through: copy
-			got, rerr, werr = copyBody(dw, up.conn, size-n)
+			got, rerr = relayBody(s.bw, up.br, size-n, nil)
+			_ = s.bw.Flush()
+		} else if werr != nil {
+			s.rw.err = werr
 		}
-		n, berr, derr = n+got, rerr, werr
-	}
-	if dw.err != nil {
-		derr = dw.err
-	}
-	if derr != nil && berr == nil && n < size {
-		// The client left mid-body: count what the origin sends, as the origin counts it.
-		got, rerr, _ := copyBody(io.Discard, up.conn, size-n)
 		n, berr = n+got, rerr
 	}
-	return n, berr, derr
+	if s.rw.err != nil && berr == nil && n < size {
+		// The client left mid-body: count what the origin sends, as the origin counts it.
+		got, rerr := relayBody(io.Discard, up.br, size-n, nil)
+		n, berr = n+got, rerr
+	}
+	return n, berr
 }
 
-// writeHead writes resp's status line and header as Response.Write does (the header in map
-// order: its order carries no meaning).
-func writeHead(w *bufio.Writer, resp *http.Response) {
-	text := strings.TrimPrefix(resp.Status, strconv.Itoa(resp.StatusCode)+" ")
-	if text == "" {
-		text = http.StatusText(resp.StatusCode)
-	}
-	b := w.AvailableBuffer()
-	b = append(b, "HTTP/"...)
-	b = strconv.AppendInt(b, int64(resp.ProtoMajor), 10)
-	b = append(b, '.')
-	b = strconv.AppendInt(b, int64(resp.ProtoMinor), 10)
-	b = append(b, ' ')
-	b = strconv.AppendInt(b, int64(resp.StatusCode), 10)
-	b = append(b, ' ')
-	b = append(b, text...)
-	b = append(b, "\r\n"...)
-	// The values come from a parsed response: no CR or LF in them.
-	for k, vs := range resp.Header {
-		for _, v := range vs {
-			b = append(b, k...)
-			b = append(b, ": "...)
-			b = append(b, v...)
-			b = append(b, "\r\n"...)
-		}
-	}
-	if resp.Close && !headerHasToken(resp.Header, "Connection", "close") {
-		b = append(b, "Connection: close\r\n"...)
-	}
-	b = append(b, "\r\n"...)
-	_, _ = w.Write(b)
-}
-
-func headerHasToken(h http.Header, key, token string) bool {
-	for _, v := range h.Values(key) {
-		for _, t := range strings.Split(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(t), token) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// copyBody copies the next n bytes from r (the origin) to w (the client) through user space.
-// After w fails it keeps reading into nothing, so the count is what the origin sent. rerr is
-// io.ErrUnexpectedEOF when r ends early.
-func copyBody(w io.Writer, r io.Reader, n int64) (got int64, rerr, werr error) {
-	buf := make([]byte, min(n, 32<<10))
-	for got < n {
-		k, err := r.Read(buf[:min(int64(len(buf)), n-got)])
-		got += int64(k)
-		if k > 0 && werr == nil {
-			if _, werr = w.Write(buf[:k]); werr != nil {
-				w = io.Discard
-			}
-		}
-		if err == io.EOF && got < n {
-			err = io.ErrUnexpectedEOF
-		}
-		if err != nil {
-			return got, err, werr
-		}
-	}
-	return got, nil, werr
-}
-
-// roundTrip sends req on the client connection's origin connection, opening it first if there
-// is none (or it goes to another host). When a reused connection turns out closed by the origin
-// before any byte of the response (keep-alive timeout), it dials once more, as FFmpeg would.
-func (p *Proxy) roundTrip(req *http.Request, u *url.URL, upp **upstream) (*http.Response, *upstream, bool, error) {
+// roundTrip sends the request (s.out) on the session's origin connection, opening it first if
+// there is none (or it goes to another host), and reads the response head into s.resp. When a
+// reused connection turns out closed by the origin before any byte of the response
+// (keep-alive timeout), it dials once more, as FFmpeg would. Interim (1xx) responses go to the
+// client as they come.
+func (s *session) roundTrip(u *url.URL) (reused bool, err error) {
+	p := s.p
 	addr := hostPort(u)
-	up := *upp
-	why := func(s *ConnStats) { s.Dialled++ }
-	if up != nil && up.addr != u.Scheme+"://"+addr {
-		p.closeUp(up)
-		up, *upp = nil, nil
-		why = func(s *ConnStats) { s.OtherHost++ }
+	why := func(c *ConnStats) { c.Dialled++ }
+	if s.up != nil && s.up.addr != u.Scheme+"://"+addr {
+		p.closeUp(s.up)
+		s.up = nil
+		why = func(c *ConnStats) { c.OtherHost++ }
 	}
-	reused := up != nil
+	reused = s.up != nil
 	for {
-		if up == nil {
+		if s.up == nil {
 			p.count(why)
-			ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
-			var c net.Conn
-			var err error
-			if u.Scheme == "https" {
-				conf := p.tlsConf.Clone()
-				conf.ServerName = u.Hostname()
-				c, err = (&tls.Dialer{Config: conf}).DialContext(ctx, "tcp", addr)
-			} else {
-				c, err = (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+			if s.up, err = p.dial(u, addr); err != nil {
+				return false, err
 			}
-			cancel()
-			if err != nil {
-				return nil, nil, false, err
+		}
+		_, err = s.up.conn.Write(s.out)
+		if err == nil {
+			err = readResponseHead(s.up.br, &s.resp)
+		}
+		for err == nil && s.resp.status < 200 && s.resp.status != http.StatusSwitchingProtocols {
+			_, _ = s.bw.Write(s.resp.raw)
+			_ = s.bw.Flush()
+			err = readResponseHead(s.up.br, &s.resp)
+		}
+		if err == nil {
+			if s.resp.status == http.StatusSwitchingProtocols {
+				s.resp.close = true // the proxy speaks no other protocol
 			}
-			up = &upstream{conn: &idleConn{Conn: c, timeout: p.timeout}, addr: u.Scheme + "://" + addr}
-			up.tcp, _ = c.(*net.TCPConn)
-			up.br = bufio.NewReader(up.conn)
-			up.bw = bufio.NewWriterSize(up.conn, 1024)
-			p.track(up.conn, true)
-			*upp = up
+			return reused, nil
 		}
-		err := req.Write(up.bw) // a bufio.Writer: Write neither wraps nor flushes it
-		if err == nil {
-			err = up.bw.Flush()
-		}
-		var resp *http.Response
-		if err == nil {
-			resp, err = http.ReadResponse(up.br, req)
-		}
-		if err == nil {
-			return resp, up, reused, nil
-		}
-		p.closeUp(up)
-		up, *upp = nil, nil
-		// ReadResponse reports an EOF before the status line as io.ErrUnexpectedEOF.
+		p.closeUp(s.up)
+		s.up = nil
 		if reused && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 			errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)) {
 			reused = false
-			why = func(s *ConnStats) { s.Redialled++ }
+			why = func(c *ConnStats) { c.Redialled++ }
 			continue
 		}
-		return nil, nil, reused, err
+		return reused, err
 	}
+}
+
+// dial opens an origin connection to addr (host:port) for u's scheme.
+func (p *Proxy) dial(u *url.URL, addr string) (*upstream, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
+	defer cancel()
+	var c net.Conn
+	var err error
+	if u.Scheme == "https" {
+		conf := p.tlsConf.Clone()
+		conf.ServerName = u.Hostname()
+		c, err = (&tls.Dialer{Config: conf}).DialContext(ctx, "tcp", addr)
+	} else {
+		c, err = (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+	}
+	if err != nil {
+		return nil, err
+	}
+	c = newSockConn(c)
+	up := &upstream{conn: &idleConn{Conn: c, timeout: p.timeout}, tcp: tcpOf(c), addr: u.Scheme + "://" + addr}
+	up.br = bufio.NewReaderSize(up.conn, 16<<10)
+	p.track(up.conn, true)
+	return up, nil
 }
 
 func hostPort(u *url.URL) string {
@@ -541,40 +544,32 @@ func hostPort(u *url.URL) string {
 	return net.JoinHostPort(u.Hostname(), "80")
 }
 
-// meteredBody counts what is read from the origin.
-type meteredBody struct {
-	r   io.ReadCloser
-	n   int64
-	err error // a read error other than EOF
+// holdWriter holds a response body (up to maxPlaylist) before anything of the response
+// reaches to; past that it writes the head and what it holds, then passes the rest through.
+type holdWriter struct {
+	buf     *[]byte
+	head    []byte
+	to      io.Writer
+	spilled bool
 }
 
-func (b *meteredBody) Read(p []byte) (int, error) {
-	n, err := b.r.Read(p)
-	b.n += int64(n)
-	if err != nil && err != io.EOF && b.err == nil {
-		b.err = err
+func (w *holdWriter) Write(p []byte) (int, error) {
+	if !w.spilled && len(*w.buf)+len(p) <= maxPlaylist {
+		*w.buf = append(*w.buf, p...)
+		return len(p), nil
 	}
-	return n, err
-}
-
-// Close does nothing: Response.Write closes the body when the client goes away, and the proxy
-// still reads the rest (see exchange); the origin body is closed there.
-func (b *meteredBody) Close() error { return nil }
-
-// downWriter remembers a write error towards the client.
-type downWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (d *downWriter) Write(p []byte) (int, error) {
-	n, err := d.w.Write(p)
-	if err != nil && d.err == nil {
-		d.err = err
+	if !w.spilled {
+		w.release()
+		w.spilled = true
 	}
-	return n, err
+	return w.to.Write(p)
 }
 
+// release writes the head and the body held.
+func (w *holdWriter) release() {
+	_, _ = w.to.Write(w.head)
+	_, _ = w.to.Write(*w.buf)
+}
 // idleConn fails a read or write that makes no progress for timeout.
 type idleConn struct {
 	net.Conn

@@ -91,7 +91,7 @@ func spliceBody(dst, src *net.TCPConn, n int64, timeout time.Duration) (recvd in
 		want := int(min(n-recvd, int64(p.size)))
 		if err := rc.Read(func(fd uintptr) bool {
 			for {
-				moved, serr = unix.Splice(int(fd), nil, p.w, nil, want, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+				moved, serr = rawSplice(int(fd), p.w, want)
 				if serr != syscall.EINTR {
 					return serr != syscall.EAGAIN // EAGAIN: wait until the origin sends more
 				}
@@ -113,7 +113,7 @@ func spliceBody(dst, src *net.TCPConn, n int64, timeout time.Duration) (recvd in
 			var perr error
 			if err := wc.Write(func(fd uintptr) bool {
 				for {
-					out, perr = unix.Splice(p.r, nil, int(fd), nil, inPipe, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+					out, perr = rawSplice(p.r, int(fd), inPipe)
 					if perr != syscall.EINTR {
 						return perr != syscall.EAGAIN // EAGAIN: wait until the client has read some
 					}
