@@ -69,5 +69,5 @@ func liveViewCPU(b *testing.B, bin, playlist string, clients int, dashboard bool
 	if got := dashActive.MatchString(screen); got != dashboard {
 		b.Fatalf("--dashboard=%v but the terminal shows a dashboard: %v\n%s", dashboard, got, screen)
 	}
-	return 100 * float64(after.selfTicks-before.selfTicks) / clockTicks / elapsed / float64(clients)
+	return 100 * float64(after.selfNs-before.selfNs) / 1e9 / elapsed / float64(clients)
 }

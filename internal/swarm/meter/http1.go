@@ -43,11 +43,11 @@ type reqHead struct {
 type respHead struct {
 	status   int
 	minor    int
-	length   int64 // Content-Length, -1 without one
-	chunked  bool  // Transfer-Encoding ends in chunked
-	encoded  bool  // some other Transfer-Encoding: the body ends when the connection does
-	close    bool  // the origin ends the connection after this response
-	playlist bool  // Content-Type is an HLS playlist's
+	length   int64  // Content-Length, -1 without one
+	chunked  bool   // Transfer-Encoding ends in chunked
+	encoded  bool   // some other Transfer-Encoding: the body ends when the connection does
+	close    bool   // the origin ends the connection after this response
+	playlist bool   // Content-Type is an HLS playlist's
 	raw      []byte // the head, lines ending in CRLF
 	scratch  []byte // see readLine
 }

@@ -204,6 +204,7 @@ type session struct {
 	req    reqHead
 	resp   respHead
 	out    []byte // the request as forwarded
+	head   []byte // a spliced response's head and the body bytes read with it
 	body   []byte // a playlist's body as received
 	data   []byte // a chunked playlist's data
 }
@@ -437,16 +438,20 @@ func (s *session) relayPlaylist(target string, ev *event.Event) (int64, error) {
 // does.
 func (s *session) relaySplice(dst *net.TCPConn) (n int64, berr error) {
 	size, up := s.resp.length, s.up
-	_, _ = s.bw.Write(s.resp.raw)
 	k := int(min(int64(up.br.Buffered()), size))
 	b, _ := up.br.Peek(k)
-	_, _ = s.bw.Write(b)
+	s.head = append(append(s.head[:0], s.resp.raw...), b...)
 	_, _ = up.br.Discard(k)
 	n = int64(k)
-	_ = s.bw.Flush()
-	if s.rw.err == nil && n < size {
-		got, rerr, werr, ok := spliceBody(dst, up.tcp, size-n, s.p.timeout)
+	switch {
+	case s.rw.err != nil: // the client has gone
+	case n == size:
+		_, _ = s.bw.Write(s.head)
+		_ = s.bw.Flush()
+	default:
+		got, rerr, werr, ok := spliceBody(dst, up.tcp, s.head, size-n, s.p.timeout)
 		if !ok { // no pipe to splice through: copy
+			_, _ = s.bw.Write(s.head)
 			got, rerr = relayBody(s.bw, up.br, size-n, nil)
 			_ = s.bw.Flush()
 		} else if werr != nil {
@@ -529,7 +534,13 @@ func (p *Proxy) dial(u *url.URL, addr string) (*upstream, error) {
 	}
 	c = newSockConn(c)
 	up := &upstream{conn: &idleConn{Conn: c, timeout: p.timeout}, tcp: tcpOf(c), addr: u.Scheme + "://" + addr}
-	up.br = bufio.NewReaderSize(up.conn, 16<<10)
+	// A plain connection's reader holds a response head and the start of its body (the rest of
+	// a segment is spliced); a TLS one reads whole records.
+	size := 4 << 10
+	if up.tcp == nil {
+		size = 16 << 10
+	}
+	up.br = bufio.NewReaderSize(up.conn, size)
 	p.track(up.conn, true)
 	return up, nil
 }
@@ -570,6 +581,7 @@ func (w *holdWriter) release() {
 	_, _ = w.to.Write(w.head)
 	_, _ = w.to.Write(*w.buf)
 }
+
 // idleConn fails a read or write that makes no progress for timeout.
 type idleConn struct {
 	net.Conn

@@ -7,19 +7,13 @@ import (
 	"net"
 	"os"
 	"syscall"
-	"unsafe"
 
-	"golang.org/x/sys/unix"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/nbio"
 )
 
-// sockConn is a TCP connection whose reads and writes are raw system calls on its non-blocking
-// socket, still waiting in Go's poller (RawConn) when the socket is not ready.
-//
-// Why: a system call made through the runtime's syscall path (as net.Conn's are) wakes the
-// runtime's monitor thread (sysmon) whenever it sleeps, which it does each time the process
-// goes idle, and a proxy of many clients goes idle and busy hundreds of times a second; sysmon
-// then polls with 20 µs sleeps for about a millisecond each time. A non-blocking read, write or
-// splice never blocks, so it needs none of that. Measured: see docs/explanation/engine.md.
+// sockConn is a TCP connection whose reads and writes are made with package nbio on its
+// non-blocking socket (not through the runtime's path for blocking calls, see nbio), still
+// waiting in Go's poller (RawConn) when the socket is not ready.
 type sockConn struct {
 	*net.TCPConn
 	rc syscall.RawConn
@@ -48,25 +42,16 @@ func (c *sockConn) Read(b []byte) (int, error) {
 		return 0, nil
 	}
 	var n int
-	var errno syscall.Errno
+	var rerr error
 	err := c.rc.Read(func(fd uintptr) bool {
-		for {
-			r, _, e := unix.RawSyscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
-			switch e {
-			case syscall.EINTR:
-				continue
-			case syscall.EAGAIN:
-				return false
-			}
-			n, errno = int(r), e
-			return true
-		}
+		n, rerr = nbio.Read(int(fd), b)
+		return rerr != syscall.EAGAIN
 	})
 	switch {
 	case err != nil:
 		return 0, c.opError("read", err)
-	case errno != 0:
-		return 0, c.opError("read", os.NewSyscallError("read", errno))
+	case rerr != nil:
+		return 0, c.opError("read", os.NewSyscallError("read", rerr))
 	case n == 0:
 		return 0, io.EOF
 	}
@@ -76,28 +61,26 @@ func (c *sockConn) Read(b []byte) (int, error) {
 // Write writes all of b as net.Conn's Write does.
 func (c *sockConn) Write(b []byte) (int, error) {
 	var n int
-	var errno syscall.Errno
+	var werr error
 	err := c.rc.Write(func(fd uintptr) bool {
 		for n < len(b) {
-			r, _, e := unix.RawSyscall(unix.SYS_WRITE, fd, uintptr(unsafe.Pointer(&b[n])), uintptr(len(b)-n))
-			switch e {
-			case 0:
-				n += int(r)
-			case syscall.EINTR:
-			case syscall.EAGAIN:
+			k, e := nbio.Write(int(fd), b[n:])
+			if e == syscall.EAGAIN {
 				return false
-			default:
-				errno = e
+			}
+			if e != nil {
+				werr = e
 				return true
 			}
+			n += k
 		}
 		return true
 	})
 	switch {
 	case err != nil:
 		return n, c.opError("write", err)
-	case errno != 0:
-		return n, c.opError("write", os.NewSyscallError("write", errno))
+	case werr != nil:
+		return n, c.opError("write", os.NewSyscallError("write", werr))
 	}
 	return n, nil
 }
@@ -111,14 +94,4 @@ func tcpOf(c net.Conn) *net.TCPConn {
 		return c
 	}
 	return nil
-}
-
-// rawSplice is splice(2) without the runtime's syscall path (see sockConn); the descriptors are
-// non-blocking and SPLICE_F_NONBLOCK is set, so it never blocks.
-func rawSplice(in, out int, n int) (int64, error) {
-	r, _, e := unix.RawSyscall6(unix.SYS_SPLICE, uintptr(in), 0, uintptr(out), 0, uintptr(n), unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
-	if e != 0 {
-		return 0, e
-	}
-	return int64(r), nil
 }

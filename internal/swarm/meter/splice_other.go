@@ -11,7 +11,7 @@ import (
 var splicedBytes atomic.Int64 // stays 0
 
 // spliceBody is Linux only: elsewhere every body is copied through user space.
-func spliceBody(_, _ *net.TCPConn, _ int64, _ time.Duration) (recvd int64, rerr, werr error, ok bool) {
+func spliceBody(_, _ *net.TCPConn, _ []byte, _ int64, _ time.Duration) (recvd int64, rerr, werr error, ok bool) {
 	return 0, nil, nil, false
 }
 

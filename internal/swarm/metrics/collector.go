@@ -80,6 +80,7 @@ type Collector struct {
 	attempts, bytes   *prometheus.CounterVec
 	responses, errors *prometheus.CounterVec
 	reused            prometheus.Counter
+	series            map[seriesKey]prometheus.Counter // the request counters' children, looked up once (under mu)
 	speed, backoff    prometheus.Histogram
 	latency           map[string]prometheus.Histogram
 }
@@ -261,18 +262,18 @@ func (c *Collector) request(e event.Event) {
 	if !slices.Contains(event.Objects, obj) {
 		obj = event.ObjectOther
 	}
-	c.attempts.WithLabelValues(obj).Inc()
+	c.counter(c.attempts, obj, "", 0).Inc()
 	if e.Status != 0 {
-		c.responses.WithLabelValues(obj, statusLabel(e.Status)).Inc()
+		c.counter(c.responses, obj, "", e.Status).Inc()
 	}
 	if e.Class != "" {
 		class := e.Class
 		if !slices.Contains(event.Classes, class) {
 			class = event.ClassOther
 		}
-		c.errors.WithLabelValues(obj, class).Inc()
+		c.counter(c.errors, obj, class, 0).Inc()
 	}
-	c.bytes.WithLabelValues(obj).Add(float64(e.Bytes))
+	c.counter(c.bytes, obj, "", 0).Add(float64(e.Bytes))
 	if e.Reused {
 		c.reused.Inc()
 	}
@@ -297,6 +298,36 @@ func (c *Collector) request(e event.Event) {
 			c.qmu.Unlock()
 		}
 	}
+}
+
+// seriesKey names one child of a request counter: object, and class or status.
+type seriesKey struct {
+	vec    *prometheus.CounterVec
+	object string
+	class  string
+	status int
+}
+
+// counter is vec's child for object and class or status (WithLabelValues checks and hashes its
+// labels on every call, a few percent of the swarm's CPU at one call per request and series).
+func (c *Collector) counter(vec *prometheus.CounterVec, object, class string, status int) prometheus.Counter {
+	k := seriesKey{vec, object, class, status}
+	if ctr, ok := c.series[k]; ok {
+		return ctr
+	}
+	labels := []string{object}
+	switch {
+	case class != "":
+		labels = append(labels, class)
+	case status != 0:
+		labels = append(labels, statusLabel(status))
+	}
+	ctr := vec.WithLabelValues(labels...)
+	if c.series == nil {
+		c.series = map[seriesKey]prometheus.Counter{}
+	}
+	c.series[k] = ctr
+	return ctr
 }
 
 func (c *Collector) setActive() {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/nbio"
 )
 
 // DefaultLogInterval is how often a LogReader reads its pipes.
@@ -185,7 +187,7 @@ func readable(pipes []*logPipe) []bool {
 	for i, p := range pipes {
 		fds[i] = unix.PollFd{Fd: int32(p.fd), Events: unix.POLLIN}
 	}
-	if _, err := unix.Poll(fds, 0); err != nil {
+	if _, err := nbio.Poll(fds); err != nil {
 		return nil
 	}
 	ready := make([]bool, len(pipes))
@@ -208,10 +210,8 @@ func containsPipe(ps []*logPipe, p *logPipe) bool {
 // true when data may remain; eof when the writers are gone (the last partial line is flushed).
 func (p *logPipe) read(buf []byte, now time.Time) (full, eof bool) {
 	for range 4 {
-		n, err := syscall.Read(p.fd, buf)
+		n, err := nbio.Read(p.fd, buf)
 		switch {
-		case errors.Is(err, syscall.EINTR):
-			continue
 		case errors.Is(err, syscall.EAGAIN):
 			return false, false
 		case err != nil || n == 0: // EOF, or an error that ends the pipe
