@@ -44,28 +44,6 @@ func Write(fd int, p []byte) (int, error) {
 	}
 }
 
-// Send is send(2) on a non-blocking socket, with MSG_MORE when more follows: the kernel then
-// holds a short write back to send it with what comes next. EINTR is retried.
-func Send(fd int, p []byte, more bool) (int, error) {
-	if len(p) == 0 {
-		return 0, nil
-	}
-	flags := 0
-	if more {
-		flags = unix.MSG_MORE
-	}
-	for {
-		n, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)), uintptr(flags), 0, 0)
-		if e == syscall.EINTR {
-			continue
-		}
-		if e != 0 {
-			return 0, e
-		}
-		return int(n), nil
-	}
-}
-
 // Poll is poll(2) with a zero timeout: which of fds are ready now.
 func Poll(fds []unix.PollFd) (int, error) {
 	if len(fds) == 0 {

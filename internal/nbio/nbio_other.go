@@ -14,9 +14,6 @@ func Read(fd int, p []byte) (int, error) { return unix.Read(fd, p) }
 // Write is write(2) on a non-blocking descriptor.
 func Write(fd int, p []byte) (int, error) { return unix.Write(fd, p) }
 
-// Send writes p to a non-blocking socket (more is a hint that only Linux takes).
-func Send(fd int, p []byte, _ bool) (int, error) { return unix.Write(fd, p) }
-
 // Poll is poll(2) with a zero timeout.
 func Poll(fds []unix.PollFd) (int, error) { return unix.Poll(fds, 0) }
 

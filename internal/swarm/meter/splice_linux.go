@@ -60,9 +60,8 @@ func putPipe(p *pipe, empty bool) {
 
 // spliceBody sends head (the response head and any body bytes already read) to the client
 // connection dst, then moves the next n body bytes from the origin connection src to dst with
-// splice(2) through a pipe, so they never enter user space. When body bytes are waiting on src
-// already (the usual case), head goes out with MSG_MORE, so the kernel sends it with the first
-// of them: one transmission, and one wake-up of the client, instead of two.
+// splice(2) through a pipe, so they never enter user space. (Sending head with MSG_MORE, to go
+// out with the first body bytes, measured slower: 14.3 % of the clients' CPU against 12.5–13.2 %.)
 //
 // recvd counts what was taken from src (what the origin sent), whatever happens to dst. rerr is
 // the origin side's error: io.ErrUnexpectedEOF when it ends the connection before n bytes, a
@@ -93,57 +92,36 @@ func spliceBody(dst, src *net.TCPConn, head []byte, n int64, timeout time.Durati
 	writeErr := func(err error) error {
 		return &net.OpError{Op: "write", Net: "tcp", Source: dst.LocalAddr(), Addr: dst.RemoteAddr(), Err: err}
 	}
-	// What the origin has sent already, without waiting.
-	var moved int64
-	var serr error
-	if err := rc.Control(func(fd uintptr) { moved, serr = nbio.Splice(int(fd), p.w, int(min(n, int64(p.size)))) }); err != nil {
-		return 0, err, nil, true
-	}
-	if serr == nil && moved == 0 {
-		return 0, io.ErrUnexpectedEOF, nil, true
-	}
-	if serr != nil && serr != syscall.EAGAIN {
-		return 0, readErr(serr), nil, true
-	}
-	recvd, inPipe = moved, int(moved)
-	more := inPipe > 0
-	for len(head) > 0 {
-		var k int
-		var e error
-		if err := wc.Write(func(fd uintptr) bool {
-			k, e = nbio.Send(int(fd), head, more)
-			return e != syscall.EAGAIN
-		}); err != nil {
-			return recvd, nil, err, true
-		}
-		if e != nil {
-			return recvd, nil, writeErr(e), true
-		}
-		head = head[k:]
-	}
-	for {
-		// Pump: all of the pipe to the client.
-		for inPipe > 0 {
-			var out int64
-			var perr error
+	// send moves *left bytes to the client with write (head, or the pipe), waiting while the
+	// client's socket is full.
+	send := func(write func(fd int) (int, error), left *int) error {
+		for *left > 0 {
+			var k int
+			var e error
 			if err := wc.Write(func(fd uintptr) bool {
-				out, perr = nbio.Splice(p.r, int(fd), inPipe)
-				return perr != syscall.EAGAIN // EAGAIN: wait until the client has read some
+				k, e = write(int(fd))
+				return e != syscall.EAGAIN // EAGAIN: wait until the client has read some
 			}); err != nil {
-				return recvd, nil, err, true
+				return err
 			}
-			if perr != nil {
-				return recvd, nil, writeErr(perr), true
+			if e != nil {
+				return writeErr(e)
 			}
-			inPipe -= int(out)
+			*left -= k
 		}
-		if recvd >= n {
-			return recvd, nil, nil, true
-		}
+		return nil
+	}
+	left := len(head)
+	if err := send(func(fd int) (int, error) { return nbio.Write(fd, head[len(head)-left:]) }, &left); err != nil {
+		return 0, nil, err, true
+	}
+	for recvd < n {
 		// Drain: what the origin has sent so far, up to the pipe's room and the body's end.
 		if err := src.SetReadDeadline(time.Now().Add(timeout)); err != nil {
 			return recvd, err, nil, true
 		}
+		var moved int64
+		var serr error
 		want := int(min(n-recvd, int64(p.size)))
 		if err := rc.Read(func(fd uintptr) bool {
 			moved, serr = nbio.Splice(int(fd), p.w, want)
@@ -159,5 +137,10 @@ func spliceBody(dst, src *net.TCPConn, head []byte, n int64, timeout time.Durati
 		}
 		recvd += moved
 		inPipe += int(moved)
+		// Pump: all of it to the client.
+		if err := send(func(fd int) (int, error) { k, e := nbio.Splice(p.r, fd, inPipe); return int(k), e }, &inPipe); err != nil {
+			return recvd, nil, err, true
+		}
 	}
+	return recvd, nil, nil, true
 }
