@@ -10,30 +10,19 @@ import (
 )
 
 // Read is read(2) on a non-blocking descriptor; EINTR is retried.
-func Read(fd int, p []byte) (int, error) {
-	if len(p) == 0 {
-		return 0, nil
-	}
-	for {
-		n, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
-		if e == syscall.EINTR {
-			continue
-		}
-		if e != 0 {
-			return 0, e
-		}
-		return int(n), nil
-	}
-}
+func Read(fd int, p []byte) (int, error) { return transfer(unix.SYS_READ, fd, p) }
 
 // Write is write(2) on a non-blocking descriptor: it may write less than p (then or with
 // EAGAIN); EINTR is retried.
-func Write(fd int, p []byte) (int, error) {
+func Write(fd int, p []byte) (int, error) { return transfer(unix.SYS_WRITE, fd, p) }
+
+// transfer is read(2) or write(2) of p.
+func transfer(trap uintptr, fd int, p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
 	for {
-		n, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+		n, _, e := unix.RawSyscall(trap, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
 		if e == syscall.EINTR {
 			continue
 		}

@@ -12,10 +12,13 @@
 // When a client goes away in the middle of a body, the proxy still reads the rest from the
 // origin (bounded by the timeout), so the bytes counted are the bytes the origin sent.
 //
-// Bodies of known length on plain HTTP (segments, as origins send them) do not pass through
-// user space: on Linux they are spliced from the origin socket to the client's through a pipe
-// (splice_linux.go), counted as they leave the origin socket. Playlists (read whole and
-// parsed, once per distinct copy for all clients), HTTPS and chunked bodies are copied.
+// Heads are read and forwarded as bytes (http1.go): the request with its line in origin form,
+// the response exactly as the origin sent it. Bodies of known length on plain HTTP (segments,
+// as origins send them) do not pass through user space: on Linux they are spliced from the
+// origin socket to the client's through a pipe (splice_linux.go), counted as they leave the
+// origin socket. Playlists (read whole and parsed, once per distinct copy for all clients),
+// HTTPS and chunked bodies are copied. Socket reads, writes and splices are made with package
+// nbio, outside the runtime's path for blocking calls.
 package meter
 
 import (
