@@ -210,6 +210,14 @@ type session struct {
 	head   []byte // a spliced response's head and the body bytes read with it
 	body   []byte // a playlist's body as received
 	data   []byte // a chunked playlist's data
+	last   parsedTarget
+}
+
+// parsedTarget is the session's last request target, parsed: a client asks for its playlist
+// again and again, on a connection of its own.
+type parsedTarget struct {
+	target, path, key string
+	u                 url.URL
 }
 
 func (p *Proxy) newSession(down net.Conn, br *bufio.Reader, tunnel string) *session {
@@ -317,11 +325,17 @@ func (s *session) requestURL() (*url.URL, string, bool) {
 func (s *session) exchange() bool {
 	p, h := s.p, &s.req
 	start := time.Now()
-	u, path, ok := s.requestURL()
-	if !ok || h.chunked || h.length > maxRequestBody {
+	if s.last.target != h.target {
+		u, path, ok := s.requestURL()
+		if !ok {
+			return s.refuse()
+		}
+		s.last = parsedTarget{target: h.target, path: path, key: u.String(), u: *u}
+	}
+	if h.chunked || h.length > maxRequestBody {
 		return s.refuse()
 	}
-	target := u.String()
+	u, path, target := &s.last.u, s.last.path, s.last.key
 	ent := p.cat.lookup(target)
 	ev := event.Event{Kind: event.Request, Client: p.client, Time: start, URL: target, Object: ent.object, Media: ent.media}
 
