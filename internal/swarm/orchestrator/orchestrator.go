@@ -388,4 +388,3 @@ func Run(ctx context.Context, c Config, sink event.Sink) error {
 	c.Logger.Info("swarm stopped", "elapsed", time.Since(start).Round(time.Millisecond))
 	return nil
 }
-
