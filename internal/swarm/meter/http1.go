@@ -130,6 +130,51 @@ func parseLength(v []byte, prev int64) (int64, error) {
 	return n, nil
 }
 
+// fieldsRead is what every head's fields say about the connection and the body's length.
+type fieldsRead struct {
+	closing, keepAlive bool  // Connection: close, keep-alive
+	length             int64 // Content-Length, -1 without one
+}
+
+// closes reports whether the connection ends after this message, for HTTP/1.minor.
+func (r fieldsRead) closes(minor int) bool { return r.closing || (minor == 0 && !r.keepAlive) }
+
+// readFields reads a head's header lines up to the empty line (size: the bytes of the head read
+// so far), notes Connection and Content-Length in r, and calls f with each line, its name and
+// its value.
+func readFields(br *bufio.Reader, scratch *[]byte, size int, r *fieldsRead, f func(line, name, value []byte)) error {
+	*r = fieldsRead{length: -1}
+	for {
+		line, err := readLine(br, scratch)
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		if err != nil {
+			return err
+		}
+		if len(line) == 0 {
+			return nil
+		}
+		if size += len(line) + 2; size > maxHead {
+			return fmt.Errorf("%w: a head larger than %d bytes", errMalformed, maxHead)
+		}
+		name, value, ok := field(line)
+		if !ok {
+			return fmt.Errorf("%w: header line %q", errMalformed, line)
+		}
+		switch {
+		case bytes.EqualFold(name, []byte("Connection")):
+			r.closing = r.closing || hasToken(value, "close")
+			r.keepAlive = r.keepAlive || hasToken(value, "keep-alive")
+		case bytes.EqualFold(name, []byte("Content-Length")):
+			if r.length, err = parseLength(value, r.length); err != nil {
+				return err
+			}
+		}
+		f(line, name, value)
+	}
+}
+
 // readRequestHead reads the next request head from br into h, reusing h's buffers. io.EOF:
 // the client closed the connection between requests.
 func readRequestHead(br *bufio.Reader, h *reqHead) error {
@@ -150,46 +195,27 @@ func readRequestHead(br *bufio.Reader, h *reqHead) error {
 	h.target = string(target)
 	h.minor = minor
 	h.host = h.host[:0]
-	h.length, h.chunked = 0, false
+	h.chunked = false
 	h.fields = h.fields[:0]
-	length := int64(-1)
-	keepAlive, closing := false, false
-	for size := len(line); ; {
-		line, err := readLine(br, &h.scratch)
-		if err != nil {
-			return err
-		}
-		if len(line) == 0 {
-			break
-		}
-		if size += len(line); size > maxHead {
-			return fmt.Errorf("%w: a request head larger than %d bytes", errMalformed, maxHead)
-		}
-		name, value, ok := field(line)
-		if !ok {
-			return fmt.Errorf("%w: header line %q", errMalformed, line)
-		}
+	var r fieldsRead
+	err = readFields(br, &h.scratch, len(line)+2, &r, func(line, name, value []byte) {
 		switch {
 		case bytes.EqualFold(name, []byte("Host")):
 			h.host = append(h.host, value...)
-			continue // written from the URL
+			return // written from the URL
 		case bytes.EqualFold(name, []byte("Proxy-Connection")), bytes.EqualFold(name, []byte("Proxy-Authorization")):
-			continue // for this proxy, not the origin
-		case bytes.EqualFold(name, []byte("Connection")):
-			closing = closing || hasToken(value, "close")
-			keepAlive = keepAlive || hasToken(value, "keep-alive")
-		case bytes.EqualFold(name, []byte("Content-Length")):
-			if length, err = parseLength(value, length); err != nil {
-				return err
-			}
+			return // for this proxy, not the origin
 		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
 			h.chunked = true
 		}
 		h.fields = append(h.fields, line...)
 		h.fields = append(h.fields, "\r\n"...)
+	})
+	if err != nil {
+		return err
 	}
-	h.length = max(length, 0)
-	h.close = closing || (minor == 0 && !keepAlive)
+	h.length = max(r.length, 0)
+	h.close = r.closes(minor)
 	return nil
 }
 
@@ -224,44 +250,25 @@ func readResponseHead(br *bufio.Reader, h *respHead) error {
 		return fmt.Errorf("%w: status line %q", errMalformed, status)
 	}
 	h.status, h.minor = n, minor
-	h.length, h.chunked, h.encoded, h.playlist = -1, false, false, false
-	keepAlive, closing := false, false
-	for {
-		line, err := readLine(br, &h.scratch)
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
-		if err != nil {
-			return err
-		}
+	h.chunked, h.encoded, h.playlist = false, false, false
+	var r fieldsRead
+	err = readFields(br, &h.scratch, len(h.raw), &r, func(line, name, value []byte) {
 		h.raw = append(h.raw, line...)
 		h.raw = append(h.raw, "\r\n"...)
-		if len(line) == 0 {
-			break
-		}
-		if len(h.raw) > maxHead {
-			return fmt.Errorf("%w: a response head larger than %d bytes", errMalformed, maxHead)
-		}
-		name, value, ok := field(line)
-		if !ok {
-			return fmt.Errorf("%w: header line %q", errMalformed, line)
-		}
 		switch {
-		case bytes.EqualFold(name, []byte("Content-Length")):
-			if h.length, err = parseLength(value, h.length); err != nil {
-				return err
-			}
 		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
 			h.chunked = bytes.EqualFold(lastToken(value), []byte("chunked"))
 			h.encoded = !h.chunked
-		case bytes.EqualFold(name, []byte("Connection")):
-			closing = closing || hasToken(value, "close")
-			keepAlive = keepAlive || hasToken(value, "keep-alive")
 		case bytes.EqualFold(name, []byte("Content-Type")):
 			h.playlist = isPlaylistType(value)
 		}
+	})
+	if err != nil {
+		return err
 	}
-	h.close = closing || (minor == 0 && !keepAlive)
+	h.raw = append(h.raw, "\r\n"...)
+	h.length = r.length
+	h.close = r.closes(minor)
 	if h.chunked || h.encoded {
 		h.length = -1 // Transfer-Encoding overrides Content-Length (RFC 9112 6.3)
 	}
