@@ -40,7 +40,7 @@ imagegen-digest:
 bench-swarm:
 	$(GO) test -run '^$$' -bench 'BenchmarkSwarm$$' -benchtime 1x ./cmd/go-ffmpeg-hls-swarm/
 	$(GO) test -run '^$$' -bench 'BenchmarkSwarmLiveView$$' -benchtime 1x ./cmd/go-ffmpeg-hls-swarm/
-	$(GO) test -run '^$$' -bench BenchmarkProxyThroughput ./internal/swarm/meter/
+	$(GO) test -run '^$$' -bench 'BenchmarkProxyThroughput|BenchmarkReadHeads' ./internal/swarm/meter/
 
 # The largest client count this machine holds for 5 minutes, every client keeping up (one line
 # per size tried; CAPACITY_START, CAPACITY_MAX, CAPACITY_HOLD, CAPACITY_STEPS; up to ~1 h).
