@@ -12,7 +12,7 @@ import (
 // The proxy reads HTTP/1.x heads itself and forwards them as bytes: a request with its line
 // rewritten to origin form, its Host set from the URL and its Proxy-Connection and
 // Proxy-Authorization headers left out (as net/http's ReadRequest and Request.Write did); a
-// response head exactly as the origin sent it. It parses only what framing, metering and
+// response head as the origin sent it (bare LF line ends made CRLF). It parses only what framing, metering and
 // connection reuse need, allocates nothing per head beyond the request's target, and keeps
 // its buffers for the connection's next exchange.
 
@@ -34,7 +34,7 @@ type reqHead struct {
 	host           []byte // the Host header's value
 	close          bool   // the client ends the connection after this exchange
 	length         int64  // Content-Length of the body, 0 without one
-	chunked        bool   // a chunked body (not supported: answered 501)
+	chunked        bool   // a body with a Transfer-Encoding (not supported: answered 501)
 	fields         []byte // the header lines to forward, each ending in CRLF
 	scratch        []byte // see readLine
 }
