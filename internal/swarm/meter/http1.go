@@ -343,8 +343,11 @@ func relayChunked(w io.Writer, br *bufio.Reader, keep, scratch *[]byte) (data in
 			return data, err
 		}
 		if line, err = readLine(br, scratch); err != nil || len(line) != 0 {
-			if err == nil || err == io.EOF {
+			switch err {
+			case nil:
 				err = fmt.Errorf("%w: no CRLF after a chunk", errMalformed)
+			case io.EOF:
+				err = io.ErrUnexpectedEOF
 			}
 			return data, err
 		}

@@ -133,10 +133,11 @@ func TestRelayChunked(t *testing.T) {
 	if rest, _ := io.ReadAll(br); string(rest) != "HTTP/1.1 next" {
 		t.Errorf("read past the body: left %q", rest)
 	}
-	for _, cut := range []string{"5\r\nhel", "5\r\nhello", "5\r\nhelloXX", "zz\r\n", "0\r\n"} {
+	for cut, want := range map[string]error{"5\r\nhel": io.ErrUnexpectedEOF, "5\r\nhello": io.ErrUnexpectedEOF,
+		"5\r\nhelloXX": io.ErrUnexpectedEOF, "5\r\nhelloXX\r\n": errMalformed, "zz\r\n": errMalformed, "0\r\n": io.ErrUnexpectedEOF} {
 		n, err := relayChunked(io.Discard, reader(cut), nil, &scratch)
-		if err == nil {
-			t.Errorf("%q: no error (%d bytes)", cut, n)
+		if !errors.Is(err, want) {
+			t.Errorf("%q: error %v (%d bytes), want %v", cut, err, n, want)
 		}
 	}
 }
