@@ -193,24 +193,16 @@ func TestSwarmExactness(t *testing.T) {
 	})
 }
 
-// accessLog reads the logged origin's nginx access log.
 // startLoggedOrigin starts the logged origin profile with its access log, the independent truth,
-// in a directory of its own that nginx's workers (another user) can reopen the log in on SIGUSR1,
-// which t.TempDir's parent (mode 0700) is not.
+// in a directory of its own that nginx's workers (another user) can reopen the log in on SIGUSR1.
 func startLoggedOrigin(t *testing.T) (*origintest.Origin, *accessLog) {
 	t.Helper()
-	logDir, err := os.MkdirTemp("", "hls-swarm-access-log-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(logDir) })
-	if err := os.Chmod(logDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	logDir := testenv.SharedTempDir(t, "hls-swarm-access-log-")
 	o := origintest.Start(t, "logged", origintest.Small(), origintest.WithLogDir(logDir))
 	return o, &accessLog{path: filepath.Join(logDir, "access.log"), o: o}
 }
 
+// accessLog reads the logged origin's nginx access log.
 type accessLog struct {
 	path string
 	o    *origintest.Origin

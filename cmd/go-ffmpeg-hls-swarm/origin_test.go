@@ -25,15 +25,7 @@ import (
 // binary can also run as nobody) and returns its path.
 func originBuildBinary(t *testing.T) string {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "origin-cli-test-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, "go-ffmpeg-hls-swarm")
+	bin := filepath.Join(testenv.SharedTempDir(t, "origin-cli-test-"), "go-ffmpeg-hls-swarm")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}

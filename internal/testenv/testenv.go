@@ -224,3 +224,19 @@ func ReadOnlyDir(t testing.TB) string {
 	})
 	return dir
 }
+
+// SharedTempDir makes a directory that other users can read and enter (mode 0755, in the
+// system's temp dir: t.TempDir's parent is 0700), for what a child running as another user
+// must reach, such as nginx's workers or a binary run as nobody. It is removed after the test.
+func SharedTempDir(t testing.TB, prefix string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}

@@ -641,7 +641,7 @@ func classify(err error) string {
 }
 
 // ClientsPerProc is how many clients' proxies one Go P (GOMAXPROCS) serves: a client costs the
-// swarm process about 0.02 % of a core, so 2,000 fill under half of one. More Ps than the work
+// swarm process 0.01–0.02 % of a core, so 2,000 fill under half of one. More Ps than the work
 // needs cost CPU of their own: each ready connection may wake another OS thread (futex, a
 // context switch), which on a small VM costs as much as the relaying itself.
 const ClientsPerProc = 2000
