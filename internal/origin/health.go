@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/origin/progress"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/ffmpeg"
 )
 
 // RealtimeThreshold is the windowed FFmpeg speed below which the origin reports that it cannot
@@ -36,24 +36,24 @@ type health struct {
 
 	mu      sync.Mutex
 	started time.Time
-	rate    *progress.Rate
+	rate    *Rate
 	speed   float64
 	known   bool
 	slow    bool
 }
 
 func newHealth(log *slog.Logger, dir string, playlists []string, segment time.Duration) *health {
-	return &health{log: log, dir: dir, playlists: playlists, freshFor: 3*segment + 2*time.Second, rate: progress.NewRate(speedWindow)}
+	return &health{log: log, dir: dir, playlists: playlists, freshFor: 3*segment + 2*time.Second, rate: NewRate(speedWindow)}
 }
 
 // observe records one FFmpeg progress block.
-func (h *health) observe(at time.Time, b progress.Block) {
+func (h *health) observe(at time.Time, p ffmpeg.Progress) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if at.Sub(h.started) < speedWarmup {
+	if at.Sub(h.started) < speedWarmup || !p.OutTimeKnown {
 		return // x264's lookahead delays the first output: not a sign of slowness
 	}
-	h.rate.Observe(at, b.OutTime)
+	h.rate.Observe(at, p.OutTime)
 	h.speed, h.known = h.rate.Speed()
 	if !h.known {
 		return
@@ -71,7 +71,7 @@ func (h *health) observe(at time.Time, b progress.Block) {
 func (h *health) restarted() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.rate = progress.NewRate(speedWindow)
+	h.rate = NewRate(speedWindow)
 	h.started = time.Now()
 	h.known, h.slow = false, false
 }

@@ -20,9 +20,9 @@ import (
 
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/origin/ffmpegargs"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/origin/nginxconf"
-	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/origin/progress"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/proc"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/profiles"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/ffmpeg"
 )
 
 // Origin is a running test origin.
@@ -178,7 +178,7 @@ func (o *Origin) runFFmpeg(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = progress.Read(pr, func(b progress.Block) { o.health.observe(time.Now(), b) })
+		_ = ffmpeg.ReadProgress(pr, func(p ffmpeg.Progress) { o.health.observe(time.Now(), p) })
 	}()
 	err = wait(cmd)
 	pr.Close()

@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/backoff"
-	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/origin/progress"
 	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/profiles"
+	"github.com/randomizedcoder/go-ffmpeg-hls-swarm/internal/swarm/ffmpeg"
 )
 
 func TestSuperviseRestartsUntilCancelled(t *testing.T) {
@@ -130,7 +130,7 @@ func TestHealthStatus(t *testing.T) {
 	// Speed: real time, then half speed, then real time again.
 	feed := func(from, to time.Duration, speed float64) {
 		for w := from; w <= to; w += time.Second {
-			h.observe(now.Add(w), progress.Block{OutTime: time.Duration(float64(w) * speed)})
+			h.observe(now.Add(w), ffmpeg.Progress{OutTime: time.Duration(float64(w) * speed), OutTimeKnown: true})
 		}
 	}
 	feed(0, 10*time.Second, 1)

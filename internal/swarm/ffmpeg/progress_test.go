@@ -64,6 +64,21 @@ func TestReadProgress71(t *testing.T) {
 	}
 }
 
+// TestReadProgressEncoder51 reads what the origin's encoder (FFmpeg 5.1, HLS output) wrote to
+// -progress: total_size is N/A there, and the first block has no speed yet.
+func TestReadProgressEncoder51(t *testing.T) {
+	blocks := readProgressFile(t, "testdata/5.1/encoder.progress.txt")
+	if len(blocks) != 5 {
+		t.Fatalf("%d blocks, want 5", len(blocks))
+	}
+	if b := blocks[0]; b.Frame != 1 || !b.OutTimeKnown || b.OutTime != 0 || b.SpeedKnown || b.TotalSize != -1 || b.End {
+		t.Errorf("first block %+v, want frame 1 at 0 s, speed and size N/A", b)
+	}
+	if b := blocks[4]; b.Frame != 45 || b.OutTime != 2866667*time.Microsecond || b.Speed != 0.949 || b.TotalSize != -1 || !b.End {
+		t.Errorf("last block %+v, want frame 45, 2.866667 s, 0.949x, end", b)
+	}
+}
+
 func TestProgressDecoderLines(t *testing.T) {
 	d := NewProgressDecoder()
 	for _, l := range []string{"frame=3", "total_size=N/A", "out_time_us=-9223372036854775807", "speed=   3x", "garbage"} {

@@ -1,44 +1,9 @@
-package progress
+package origin
 
 import (
-	"os"
-	"strings"
 	"testing"
 	"time"
 )
-
-func TestReadCapturedFFmpeg51(t *testing.T) {
-	f, err := os.Open("testdata/ffmpeg-5.1-progress.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var blocks []Block
-	if err := Read(f, func(b Block) { blocks = append(blocks, b) }); err != nil {
-		t.Fatal(err)
-	}
-	if len(blocks) != 5 {
-		t.Fatalf("got %d blocks, want 5", len(blocks))
-	}
-	first, last := blocks[0], blocks[len(blocks)-1]
-	if first.Frame != 1 || first.OutTime != 0 || first.Speed != 0 || first.End {
-		t.Errorf("first block = %+v, want frame 1, no time, speed N/A", first)
-	}
-	if last.Frame != 45 || last.OutTime != 2866667*time.Microsecond || last.Speed != 0.949 || !last.End {
-		t.Errorf("last block = %+v, want frame 45, 2.866667s, 0.949x, end", last)
-	}
-}
-
-func TestReadIgnoresNoise(t *testing.T) {
-	in := "garbage\nframe=x\nout_time_us=N/A\nspeed= 1.5x\nprogress=continue\n"
-	var got []Block
-	if err := Read(strings.NewReader(in), func(b Block) { got = append(got, b) }); err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 1 || got[0].Speed != 1.5 || got[0].Frame != 0 || got[0].OutTime != 0 {
-		t.Fatalf("got %+v", got)
-	}
-}
 
 func TestRate(t *testing.T) {
 	t0 := time.Unix(1000, 0)
