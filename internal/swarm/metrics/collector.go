@@ -56,7 +56,8 @@ type clientState struct {
 
 // Collector is an event.Sink that keeps the swarm's metrics. It is safe for concurrent use.
 type Collector struct {
-	reg *prometheus.Registry
+	reg     *prometheus.Registry // the swarm's own series: what Snapshot reads
+	runtime *prometheus.Registry // the Go runtime's and the process's (go_*, process_*): /metrics only
 
 	mu      sync.Mutex
 	clients map[int]*clientState
@@ -85,11 +86,12 @@ type Collector struct {
 	latency           map[string]prometheus.Histogram
 }
 
-// New returns a Collector whose registry also carries the Go runtime and process collectors
+// New returns a Collector whose /metrics also carries the Go runtime and process collectors
 // and a build-info gauge labelled with version.
 func New(version string) *Collector {
 	c := &Collector{
 		reg:     prometheus.NewRegistry(),
+		runtime: prometheus.NewRegistry(),
 		clients: map[int]*clientState{},
 		now:     time.Now,
 		maxima:  map[string]time.Duration{},
@@ -167,14 +169,16 @@ func New(version string) *Collector {
 			defer c.qmu.Unlock()
 			return b2f(c.vod)
 		}),
-		c.latency[Startup], c.latency[SegmentTTFB], c.latency[SegmentDownload], c.latency[PlaylistLatency],
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		c.latency[Startup], c.latency[SegmentTTFB], c.latency[SegmentDownload], c.latency[PlaylistLatency])
+	// Apart, so that Snapshot (every progress interval) does not read /proc and the runtime's
+	// statistics, which only a scrape shows.
+	c.runtime.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return c
 }
 
-// Registry is the collector's private registry (never the global one).
-func (c *Collector) Registry() *prometheus.Registry { return c.reg }
+// Gatherer is every series /metrics shows, from the collector's private registries (never the
+// global one).
+func (c *Collector) Gatherer() prometheus.Gatherer { return prometheus.Gatherers{c.reg, c.runtime} }
 
 // SetTarget records how many clients the swarm is asked to run.
 func (c *Collector) SetTarget(n int) { c.target.Set(float64(n)) }

@@ -21,7 +21,7 @@ func TestEverySeriesDocumented(t *testing.T) {
 	}
 	c := New("test")
 	feed(c)
-	fams, err := c.Registry().Gather()
+	fams, err := c.Gatherer().Gather()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -57,7 +57,7 @@ var debugHandlers = func(*http.ServeMux) {}
 func Handler(c *Collector) http.Handler {
 	mux := http.NewServeMux()
 	debugHandlers(mux)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(c.reg, promhttp.HandlerOpts{Registry: c.reg, EnableOpenMetrics: true}))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(c.Gatherer(), promhttp.HandlerOpts{Registry: c.runtime, EnableOpenMetrics: true}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		fmt.Fprintln(w, "ok")
