@@ -10,9 +10,10 @@ demo_pkgs=(ffmpeg nginx-light ca-certificates)
 test_pkgs=(ffmpeg nginx-light nix-bin docker.io skopeo umoci runc qemu-user-static binfmt-support
   prometheus prometheus-nginx-exporter shellcheck patchelf tmux jq ca-certificates git make
   bash-completion zsh fish docker-compose debootstrap docker-registry apache2-utils
-  chromium containerd containernetworking-plugins iptables conntrack openssl iproute2)
+  chromium containerd containernetworking-plugins iptables conntrack openssl iproute2 haproxy)
 # (containerd … iproute2: the single-node Kubernetes of scripts/k8s/cluster.sh; its binaries are
-# built from the Go module proxy by scripts/k8s/build.sh, which scripts/test.sh runs.)
+# built from the Go module proxy by scripts/k8s/build.sh, which scripts/test.sh runs. haproxy:
+# the peer relay that make bench-swarm measures beside the swarm; its service is not used.)
 # The Go this module needs (go.mod: client_golang v1.25 and x/sys v0.50 require go 1.26).
 GO_MIN=1.26
 GO_TOOLCHAIN_VERSION=1.26.8

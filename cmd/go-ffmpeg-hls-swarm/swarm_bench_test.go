@@ -113,7 +113,11 @@ func BenchmarkSwarm(b *testing.B) {
 	o := swarmtest.StartPrerecorded(b, "TestHelperPrerecorded", swarmtest.Default720p())
 	b.Logf("stream: %s; %.2f Mb/s measured on the encoded segments", o.Stream, o.BytesPerSecond*8/1e6)
 	for _, clients := range []int{50, 200} {
-		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) { benchSwarm(b, bin, o.PlaylistURL, clients) })
+		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
+			// Each run plays its own live window of the stream (all of them outlast one).
+			b.Run("swarm", func(b *testing.B) { benchSwarm(b, bin, o.FreshURL(fmt.Sprint("swarm", clients)), clients) })
+			b.Run("haproxy", func(b *testing.B) { benchPeer(b, o.FreshURL(fmt.Sprint("haproxy", clients)), clients) })
+		})
 	}
 }
 
