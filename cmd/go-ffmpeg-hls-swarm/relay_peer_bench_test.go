@@ -86,8 +86,8 @@ func benchPeer(b *testing.B, playlist string, clients int) {
 
 	played := make([]*playedMedia, clients)
 	for k := range played {
-		c := exec.Command(argv[0], argv[1:]...)
-		stderr, err := c.StderrPipe()
+		// Both pipes are read, as the swarm reads its clients'; this process is not measured.
+		er, ew, err := os.Pipe()
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -95,12 +95,13 @@ func benchPeer(b *testing.B, playlist string, clients int) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		c.ExtraFiles = []*os.File{pw} // fd 3 = ffmpeg.ProgressFD
+		c := exec.Command(argv[0], argv[1:]...)
+		c.Stderr, c.ExtraFiles = ew, []*os.File{pw} // fd 3 = ffmpeg.ProgressFD
 		start(c)
+		ew.Close()
 		pw.Close()
 		played[k] = &playedMedia{}
-		// Both pipes are read, as the swarm reads its clients'; this process is not measured.
-		go func() { _, _ = io.Copy(io.Discard, stderr) }()
+		go func() { _, _ = io.Copy(io.Discard, er); er.Close() }()
 		go played[k].read(pr)
 		time.Sleep(time.Second / 25) // --ramp-rate 25
 	}
