@@ -115,13 +115,13 @@ func benchPeer(b *testing.B, playlist string, clients int) {
 	})
 	time.Sleep(3 * time.Second) // as benchSwarm: past start-up
 
-	measure := func() (relay, clients int64, media []time.Duration) {
-		relay = runNs(procs[0].Process.Pid)
+	measure := func() (relayNs, clientNs int64, media []time.Duration) {
+		relayNs = runNs(procs[0].Process.Pid)
 		for k, c := range procs[1:] {
-			clients += runNs(c.Process.Pid)
+			clientNs += runNs(c.Process.Pid)
 			media = append(media, played[k].get())
 		}
-		return relay, clients, media
+		return relayNs, clientNs, media
 	}
 	r0, c0, m0 := measure()
 	t0 := time.Now()

@@ -51,7 +51,9 @@ func (h *health) observe(at time.Time, p ffmpeg.Progress) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if at.Sub(h.started) < speedWarmup || !p.OutTimeKnown {
-		return // x264's lookahead delays the first output: not a sign of slowness
+		// x264's lookahead delays the first output: not a sign of slowness. A block without
+		// a media time (N/A) says nothing either.
+		return
 	}
 	h.rate.Observe(at, p.OutTime)
 	h.speed, h.known = h.rate.Speed()
