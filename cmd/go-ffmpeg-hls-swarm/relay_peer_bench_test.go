@@ -47,7 +47,8 @@ backend origin
 // orchestrator.CommandLine) through HAProxy instead of the swarm, ramped at the same rate, and
 // reports HAProxy's CPU against the clients' over the same window as benchSwarm: what relaying
 // the same requests and bytes costs on this machine when a relay built for it does nothing else.
-func benchPeer(b *testing.B, playlist string, clients int) {
+// It returns that ratio (HAProxy over its clients).
+func benchPeer(b *testing.B, playlist string, clients int) float64 {
 	const window = 40 * time.Second
 	haproxy := testenv.RequireBinary(b, "haproxy")
 	u, err := url.Parse(playlist)
@@ -148,6 +149,7 @@ func benchPeer(b *testing.B, playlist string, clients int) {
 	b.ReportMetric(100*relay/ff, "cpu-ratio-%")
 	b.Logf("%-22s %14s %14s %8s", "peer, measuring nothing", "HAProxy", "FFmpeg clients", "ratio")
 	b.Logf("%-22s %13.3f%% %13.3f%% %7.2f%%", "CPU, % of a core/client", 100*relay, 100*ff, 100*relay/ff)
+	return relay / ff
 }
 
 // dialable reports whether something accepts connections on 127.0.0.1:port.
